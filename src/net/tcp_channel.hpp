@@ -1,0 +1,33 @@
+// TcpChannel: a ByteChannel over a connected TCP socket.
+#pragma once
+
+#include "core/asio.hpp"
+#include "core/byte_channel.hpp"
+
+namespace weft {
+
+class TcpChannel final : public ByteChannel {
+ public:
+  explicit TcpChannel(asio::ip::tcp::socket socket);
+  ~TcpChannel() override;
+
+  Task<Status> write_all(BytesView data) override;
+  Task<Status> close_write() override;
+  // Closes with SO_LINGER 0, so the remote sees a reset rather than a clean
+  // end: an aborted connection must not look like a completed one.
+  void abort() override;
+
+  asio::ip::tcp::socket& socket() { return socket_; }
+  asio::ip::tcp::endpoint local_endpoint() const;
+  asio::ip::tcp::endpoint remote_endpoint() const;
+
+ protected:
+  Task<Result<std::size_t>> read_some_impl(MutableBytesView buf) override;
+
+ private:
+  asio::ip::tcp::socket socket_;
+  asio::ip::tcp::endpoint local_;
+  asio::ip::tcp::endpoint remote_;
+};
+
+}  // namespace weft
