@@ -96,12 +96,12 @@ TEST(WaitQueue, CancelledWaiterCompletesOnceWithAborted) {
   asio::cancellation_signal sig;
   int completions = 0;
   std::error_code got;
-  q.async_wait(asio::bind_cancellation_slot(sig.slot(), [&](std::error_code ec) {
+  q.async_wait(asio::bind_cancellation_slot(sig.slot(), asio::bind_executor(io, [&](std::error_code ec) {
     ++completions;
     got = ec;
-  }));
+  })));
   int other = 0;
-  q.async_wait([&](std::error_code ec) { if (!ec) ++other; });
+  q.async_wait(asio::bind_executor(io, [&](std::error_code ec) { if (!ec) ++other; }));
   EXPECT_EQ(q.size(), 2u);
   sig.emit(asio::cancellation_type::terminal);
   sig.emit(asio::cancellation_type::terminal);  // a second cancel is a no-op
@@ -118,7 +118,7 @@ TEST(WaitQueue, DestructionAbortsWaiters) {
   std::error_code got;
   {
     WaitQueue q;
-    q.async_wait([&](std::error_code ec) { got = ec; });
+    q.async_wait(asio::bind_executor(io, [&](std::error_code ec) { got = ec; }));
   }
   io.run();
   EXPECT_EQ(got, asio::error::operation_aborted);
