@@ -20,9 +20,8 @@ class PeerId {
   // Validates the multihash: identity (0x00) or sha2-256 (0x12, 32 bytes).
   static Result<PeerId> from_multihash(BytesView multihash);
 
-  // From the protobuf encoding of a public key (see crypto/keys.hpp); picks
-  // identity or sha2-256 by length as the spec says.
-  static PeerId from_public_key_proto(BytesView encoded_public_key);
+  // (Deriving a PeerId from a public key needs SHA-256 and lives in the
+  // crypto layer: crypto::peer_id_from_public_key in crypto/keys.hpp.)
 
   // Parses both text forms: the legacy base58btc multihash ("12D3KooW…",
   // "Qm…") and the CIDv1 form (multibase, codec libp2p-key 0x72), e.g. "bafzaa…".
