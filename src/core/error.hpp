@@ -66,6 +66,9 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
+  // An error state; exists because Asio's co_spawn default-constructs the
+  // value it reports alongside an exception.
+  Result() : v_(std::in_place_index<1>, Error{errc::io_error, "no result"}) {}
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {
     assert(std::get<1>(v_).code != errc::ok);

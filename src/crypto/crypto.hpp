@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 
 #include "core/bytes.hpp"
@@ -31,6 +32,8 @@ struct X25519KeyPair {
   std::array<std::uint8_t, 32> public_key;
 };
 X25519KeyPair x25519_generate();
+// The key pair of a given private key (for fixed test keys).
+X25519KeyPair x25519_from_private(const std::array<std::uint8_t, 32>& private_key);
 // Diffie-Hellman; fails (crypto_error) on an all-zero shared secret.
 Result<std::array<std::uint8_t, 32>> x25519(const std::array<std::uint8_t, 32>& private_key,
                                             BytesView peer_public_key);
@@ -51,6 +54,10 @@ bool ed25519_verify(BytesView public_key32, BytesView message, BytesView signatu
 class ChaChaPoly {
  public:
   static constexpr std::size_t kTagSize = 16;
+  using Nonce = std::array<std::uint8_t, 12>;
+  // Noise's nonce for counter n.
+  static Nonce noise_nonce(std::uint64_t n);
+
   explicit ChaChaPoly(const std::array<std::uint8_t, 32>& key);
   ~ChaChaPoly();
   ChaChaPoly(const ChaChaPoly&) = delete;
@@ -62,6 +69,10 @@ class ChaChaPoly {
   // Decrypts `in` (ciphertext + tag) to `out` (out.size() == in.size() - kTagSize;
   // may alias in). False if authentication fails; `out` is then unspecified.
   bool open(std::uint64_t nonce, BytesView ad, BytesView in, MutableBytesView out);
+
+  // The same with a raw 96-bit nonce (RFC 8439 layout), e.g. for test vectors.
+  void seal(const Nonce& nonce, BytesView ad, BytesView in, MutableBytesView out);
+  bool open(const Nonce& nonce, BytesView ad, BytesView in, MutableBytesView out);
 
  private:
   struct Impl;

@@ -40,6 +40,7 @@ type perfResult struct {
 type dialResult struct {
 	OK           bool       `json:"ok"`
 	Error        string     `json:"error"`
+	PeerID       string     `json:"peer_id"`
 	RemotePeerID string     `json:"remote_peer_id"`
 	AgentVersion string     `json:"agent_version"`
 	Protocols    []string   `json:"protocols"`
@@ -109,6 +110,7 @@ func dialSteps(ctx context.Context, cfg dialConfig, out *dialResult) error {
 		return err
 	}
 	defer h.Close()
+	out.PeerID = h.ID().String()
 	deadline, _ := ctx.Deadline()
 
 	identified, err := h.EventBus().Subscribe(

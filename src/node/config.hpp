@@ -1,0 +1,46 @@
+// Node configuration: every limit weft enforces has a default here and can be
+// changed by the user (and through the C ABI's config setters).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/keys.hpp"
+#include "noise/noise.hpp"
+#include "yamux/yamux.hpp"
+#include "mss/multistream.hpp"
+#include "protocols/identify.hpp"
+#include "protocols/perf.hpp"
+
+namespace weft {
+
+struct Limits {
+  std::size_t max_inbound_connections = 256;
+  std::size_t max_outbound_connections = 256;
+  std::size_t max_connections_per_peer = 8;
+  std::size_t max_pending_handshakes = 64;   // accepted or dialled, not yet upgraded
+  std::chrono::milliseconds handshake_timeout{15000};   // TCP connect → muxer ready
+  std::chrono::milliseconds negotiation_timeout{10000};  // multistream-select on a stream
+  std::chrono::milliseconds dial_timeout{10000};         // DNS + TCP connect
+  std::chrono::milliseconds ping_timeout{10000};
+  std::chrono::milliseconds identify_timeout{10000};
+  std::size_t max_streams_per_connection = 1024;         // overrides yamux.max_streams
+  std::size_t identify_max_message_size = 8 * 1024;
+  std::size_t multistream_max_message_size = 1024;
+};
+
+struct NodeConfig {
+  std::optional<Identity> identity;         // generated when empty
+  std::vector<std::string> listen_addrs;    // multiaddrs; "/ip4/127.0.0.1/tcp/0" etc.
+  std::string agent_version;                // default "weft/<version>"
+  std::size_t io_threads = 1;
+  Limits limits;
+  YamuxConfig yamux;
+  perf::Config perf;
+  bool enable_echo = true;                  // serve /echo/1.0.0
+  bool enable_perf = true;                  // serve /perf/1.0.0
+};
+
+}  // namespace weft

@@ -1,0 +1,313 @@
+#include "node/connection.hpp"
+
+#include "core/log.hpp"
+#include "mss/multistream.hpp"
+#include "net/tcp_channel.hpp"
+#include "node/node.hpp"
+#include "noise/noise.hpp"
+
+namespace weft {
+
+namespace {
+constexpr std::string_view kNoise = "/noise";
+constexpr std::string_view kYamux = "/yamux/1.0.0";
+}  // namespace
+
+Connection::Connection(Node& node, Strand strand, Direction dir, std::uint64_t id)
+    : node_(node),
+      strand_(std::move(strand)),
+      dir_(dir),
+      id_(id),
+      resolver_(strand_),
+      handshake_timer_(strand_) {}
+
+void Connection::set_state(State s) {
+  state_ = s;
+  state_changed_.notify_all();
+}
+
+void Connection::fail(Error why) {
+  if (failure_.code == errc::ok) failure_ = std::move(why);
+}
+
+Task<Status> Connection::wait_open() {
+  for (;;) {
+    if (state_ == State::open) co_return Status{};
+    if (state_ == State::closing || state_ == State::closed)
+      co_return failure_.code != errc::ok ? failure_ : Error{errc::closed, "connection closed"};
+    if (auto ec = co_await state_changed_.wait())
+      co_return Error{errc::canceled, "waiting for the connection was cancelled"};
+  }
+}
+
+Task<Result<identify::Info>> Connection::wait_identified() {
+  for (;;) {
+    if (identify_result_) co_return *identify_result_;
+    if (state_ == State::closed)
+      co_return failure_.code != errc::ok ? failure_ : Error{errc::closed, "connection closed"};
+    if (auto ec = co_await identified_.wait())
+      co_return Error{errc::canceled, "waiting for identify was cancelled"};
+  }
+}
+
+void Connection::arm_handshake_timer(std::chrono::milliseconds after, const char* phase) {
+  // Re-armed for each phase; expires_after() cancels the previous wait,
+  // whose handler then sees operation_aborted and does nothing.
+  handshake_timer_.expires_after(after);
+  handshake_timer_.async_wait([weak = weak_from_this(), phase, after](std::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock())
+      self->abort(Error{errc::timed_out, std::string(phase) + " did not finish within " +
+                                             std::to_string(after.count()) + " ms"});
+  });
+}
+
+void Connection::abort(Error why) {
+  if (state_ == State::closed) return;
+  fail(std::move(why));
+  switch (state_) {
+    case State::connecting: {
+      resolver_.cancel();
+      std::error_code ec;
+      if (connecting_socket_) connecting_socket_->close(ec);
+      break;
+    }
+    case State::handshaking:
+      if (raw_) raw_->abort();
+      break;
+    case State::open:
+    case State::closing:
+      if (session_) session_->abort(failure_);
+      break;
+    case State::closed:
+      break;
+  }
+  state_changed_.notify_all();
+}
+
+void Connection::shutdown(Error why) {
+  if (state_ != State::open) {
+    abort(std::move(why));
+    return;
+  }
+  fail(std::move(why));
+  set_state(State::closing);
+  asio::co_spawn(strand_, [self = shared_from_this()]() -> Task<void> {
+    (void)co_await self->session_->close();
+  }, asio::detached);
+}
+
+Task<Result<std::unique_ptr<TcpChannel>>> Connection::connect(const Multiaddr& addr) {
+  WEFT_CO_TRY(auto target, to_tcp_target(addr));
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  if (target.is_dns) {
+    auto [ec, results] = co_await resolver_.async_resolve(target.host, std::to_string(target.port), use_tuple);
+    if (ec) co_return Error::from(ec, "resolving " + target.host);
+    for (const auto& r : results) {
+      const auto& ep = r.endpoint();
+      if ((target.family == 4 && !ep.address().is_v4()) || (target.family == 6 && !ep.address().is_v6()))
+        continue;
+      endpoints.push_back(ep);
+    }
+    if (endpoints.empty()) co_return Error{errc::unreachable, "no usable address for " + target.host};
+  } else {
+    std::error_code ec;
+    auto ip = asio::ip::make_address(target.host, ec);
+    if (ec) co_return Error{errc::invalid_argument, "bad IP address " + target.host};
+    endpoints.emplace_back(ip, target.port);
+  }
+  Error last{errc::unreachable, "no address tried"};
+  for (const auto& ep : endpoints) {
+    if (failure_.code != errc::ok) co_return failure_;  // aborted meanwhile
+    connecting_socket_.emplace(strand_);
+    auto [ec] = co_await connecting_socket_->async_connect(ep, use_tuple);
+    if (!ec) {
+      auto raw = std::make_unique<TcpChannel>(std::move(*connecting_socket_));
+      connecting_socket_.reset();
+      co_return raw;
+    }
+    connecting_socket_.reset();
+    last = Error::from(ec, "connecting to " + ep.address().to_string() + ":" + std::to_string(ep.port()));
+  }
+  if (failure_.code != errc::ok) co_return failure_;
+  co_return last;
+}
+
+Task<Status> Connection::upgrade(std::unique_ptr<TcpChannel> raw,
+                                 const std::optional<PeerId>& expected_peer) {
+  raw_ = raw.get();
+  local_addr_ = from_tcp_endpoint(raw->local_endpoint());
+  remote_addr_ = from_tcp_endpoint(raw->remote_endpoint());
+  set_state(State::handshaking);
+  const auto& limits = node_.config().limits;
+  mss::Config mss_config{limits.multistream_max_message_size};
+  const bool initiator = dir_ == Direction::outbound;
+
+  const std::vector<std::string> security{std::string(kNoise)};
+  auto sec = initiator ? co_await mss::select(*raw, security, mss_config)
+                       : co_await mss::handle(*raw, [](std::string_view p) { return p == kNoise; }, mss_config);
+  if (!sec) co_return std::move(sec).error();
+
+  NoiseConfig noise_config;
+  noise_config.muxers = {std::string(kYamux)};  // yamux only: see INTEROP notes on muxer order
+  WEFT_CO_TRY(auto secured, co_await noise_handshake(std::move(raw), node_.identity(), initiator,
+                                                     expected_peer ? &*expected_peer : nullptr,
+                                                     noise_config));
+  remote_peer_ = secured.remote_peer;
+  if (secured.early_muxer.empty()) {
+    const std::vector<std::string> muxers{std::string(kYamux)};
+    auto mux = initiator ? co_await mss::select(*secured.channel, muxers, mss_config)
+                         : co_await mss::handle(*secured.channel,
+                                                [](std::string_view p) { return p == kYamux; }, mss_config);
+    if (!mux) co_return std::move(mux).error();
+  } else if (secured.early_muxer != kYamux) {
+    co_return Error{errc::unsupported, "muxer " + secured.early_muxer + " agreed in Noise is not supported"};
+  }
+  WEFT_CO_CHECK(node_.connections_.upgraded(shared_from_this(), remote_peer_));
+
+  YamuxConfig yamux = node_.config().yamux;
+  yamux.max_streams = limits.max_streams_per_connection;
+  session_ = YamuxSession::create(strand_, std::move(secured.channel), initiator, yamux);
+  raw_ = nullptr;  // owned by the session from here on
+  session_->start();
+  co_return Status{};
+}
+
+Task<void> Connection::run(std::unique_ptr<TcpChannel> raw, Multiaddr dial_addr) {
+  auto self = shared_from_this();
+  const auto& limits = node_.config().limits;
+  std::optional<PeerId> expected;
+  if (!raw) {
+    expected = dial_addr.peer_id();
+    arm_handshake_timer(limits.dial_timeout, "connect");
+    auto connected = co_await connect(dial_addr);
+    if (!connected) {
+      fail(std::move(connected).error());
+    } else {
+      raw = std::move(*connected);
+    }
+  }
+  if (raw && failure_.code == errc::ok) {
+    arm_handshake_timer(limits.handshake_timeout, "the connection handshake");
+    auto upgraded = co_await upgrade(std::move(raw), expected);
+    raw_ = nullptr;
+    if (!upgraded) fail(std::move(upgraded).error());
+  }
+  handshake_timer_.cancel();
+
+  if (failure_.code == errc::ok && session_) {
+    ++node_.connections_opened_;
+    set_state(State::open);
+    WEFT_LOG(debug, "connection " + std::to_string(id_) + " open to " + remote_peer_.to_string());
+    asio::co_spawn(strand_, accept_streams(), asio::detached);
+    asio::co_spawn(strand_, identify_remote(), asio::detached);
+    co_await session_->wait_closed();
+    fail(session_->failure().code != errc::ok ? session_->failure() : Error{errc::closed, "connection closed"});
+  } else {
+    ++node_.connections_failed_;
+    if (session_) {
+      session_->abort(failure_);
+      co_await session_->wait_closed();
+    }
+    WEFT_LOG(debug, "connection " + std::to_string(id_) + " failed: " + failure_.message());
+  }
+  set_state(State::closed);
+  identified_.notify_all();
+  node_.connections_.remove(self);
+}
+
+Task<void> Connection::accept_streams() {
+  auto self = shared_from_this();
+  for (;;) {
+    auto stream = co_await session_->accept_stream();
+    if (!stream) break;
+    if (node_.connections_.halted()) {
+      (*stream)->reset();  // stopping: no new streams
+      continue;
+    }
+    asio::co_spawn(strand_, serve_stream(std::move(*stream)), asio::detached);
+  }
+}
+
+namespace {
+
+// Resets `stream` if the negotiation has not finished when the timer fires.
+struct NegotiationWatchdog {
+  asio::steady_timer timer;
+  NegotiationWatchdog(const Strand& strand, std::chrono::milliseconds after,
+                      std::shared_ptr<YamuxStream> stream)
+      : timer(strand, after) {
+    timer.async_wait([weak = std::weak_ptr<YamuxStream>(stream)](std::error_code ec) {
+      if (ec) return;
+      if (auto s = weak.lock()) s->reset();
+    });
+  }
+  ~NegotiationWatchdog() { timer.cancel(); }
+};
+
+}  // namespace
+
+Task<void> Connection::serve_stream(std::shared_ptr<YamuxStream> stream) {
+  auto self = shared_from_this();
+  const auto& limits = node_.config().limits;
+  Result<std::string> proto = Error{errc::timed_out};
+  {
+    NegotiationWatchdog watchdog(strand_, limits.negotiation_timeout, stream);
+    proto = co_await mss::handle(
+        *stream, [&](std::string_view p) { return node_.handler_for(p).has_value(); },
+        mss::Config{limits.multistream_max_message_size});
+  }
+  if (!proto) {
+    stream->reset();
+    co_return;
+  }
+  auto handler = node_.handler_for(*proto);
+  if (!handler) {
+    stream->reset();
+    co_return;
+  }
+  co_await (*handler)(Stream{stream, self, *proto});
+}
+
+Task<Result<Stream>> Connection::open_stream(std::vector<std::string> protocols) {
+  auto self = shared_from_this();
+  if (node_.connections_.halted()) co_return Error{errc::stopped, "the node is stopping: no new streams"};
+  if (state_ != State::open) co_return Error{errc::closed, "the connection is not open"};
+  WEFT_CO_TRY(auto stream, co_await session_->open_stream());
+  const auto& limits = node_.config().limits;
+  Result<std::string> proto = Error{errc::timed_out};
+  {
+    NegotiationWatchdog watchdog(strand_, limits.negotiation_timeout, stream);
+    proto = co_await mss::select(*stream, protocols, mss::Config{limits.multistream_max_message_size});
+  }
+  if (!proto) {
+    stream->reset();
+    co_return std::move(proto).error();
+  }
+  co_return Stream{stream, self, *proto};
+}
+
+Task<void> Connection::identify_remote() {
+  auto self = shared_from_this();
+  const auto& limits = node_.config().limits;
+  Result<identify::Info> result = Error{errc::timed_out, "identify timed out"};
+  auto opened = co_await open_stream({std::string(identify::kProtocol)});
+  if (!opened) {
+    result = std::move(opened).error();
+  } else {
+    NegotiationWatchdog watchdog(strand_, limits.identify_timeout, opened->channel);
+    result = co_await identify::receive(*opened->channel,
+                                        identify::Config{limits.identify_max_message_size});
+  }
+  if (result && !result->public_key.empty()) {
+    // The key the remote claims must be the one Noise authenticated.
+    auto key = PublicKey::decode(result->public_key);
+    if (!key || peer_id_from_public_key(*key) != remote_peer_)
+      result = Error{errc::peer_id_mismatch, "identify: public key does not match the peer id"};
+  }
+  if (!result) WEFT_LOG(debug, "identify with " + remote_peer_.to_string() + " failed: " + result.error().message());
+  identify_result_ = std::move(result);
+  identified_.notify_all();
+}
+
+}  // namespace weft

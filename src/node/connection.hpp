@@ -1,0 +1,102 @@
+// Connection: one TCP connection from the moment it is accepted or its
+// connect() starts, through the upgrade (multistream → Noise → Yamux), to
+// its end. The connection manager tracks it for that whole life (seed 2:
+// a connection still handshaking is never invisible to stop()).
+//
+// Everything here runs on the connection's strand.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "core/asio.hpp"
+#include "core/wait_queue.hpp"
+#include "multiformats/multiaddr.hpp"
+#include "multiformats/peer_id.hpp"
+#include "protocols/identify.hpp"
+#include "yamux/yamux.hpp"
+
+namespace weft {
+
+class Node;
+class TcpChannel;
+
+enum class Direction { inbound, outbound };
+class Connection;
+
+// A negotiated stream: the Yamux stream, its connection and its protocol.
+struct Stream {
+  std::shared_ptr<YamuxStream> channel;
+  std::shared_ptr<Connection> connection;
+  std::string protocol;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  enum class State { connecting, handshaking, open, closing, closed };
+
+  Connection(Node& node, Strand strand, Direction dir, std::uint64_t id);
+
+  std::uint64_t id() const { return id_; }
+  Direction direction() const { return dir_; }
+  const Strand& strand() const { return strand_; }
+
+  // --- strand only -----------------------------------------------------------
+  State state() const { return state_; }
+  const PeerId& remote_peer() const { return remote_peer_; }
+  const Multiaddr& remote_addr() const { return remote_addr_; }
+  const Multiaddr& local_addr() const { return local_addr_; }
+  const std::shared_ptr<YamuxSession>& session() const { return session_; }
+  // Why the connection failed or closed (errc::ok while healthy).
+  const Error& failure() const { return failure_; }
+
+  // Waits until the connection is open (ok) or has failed (its error).
+  Task<Status> wait_open();
+  // Waits until the remote's identify message arrived (or identify failed).
+  Task<Result<identify::Info>> wait_identified();
+
+  // Opens a stream and negotiates one of `protocols` (bounded by the
+  // negotiation timeout; the stream is reset when it passes).
+  Task<Result<Stream>> open_stream(std::vector<std::string> protocols);
+
+  // Tears the connection down now, whatever its state; idempotent.
+  void abort(Error why);
+  // Graceful close: GoAway and flush when open; a connection still
+  // handshaking is aborted (never waited for).
+  void shutdown(Error why);
+
+ private:
+  friend class Node;
+
+  // The connection's one top-level coroutine: upgrade, serve, clean up.
+  // raw is null for an outbound connection: run() connects to dial_addr first.
+  Task<void> run(std::unique_ptr<TcpChannel> raw, Multiaddr dial_addr);
+  Task<Result<std::unique_ptr<TcpChannel>>> connect(const Multiaddr& addr);
+  Task<Status> upgrade(std::unique_ptr<TcpChannel> raw, const std::optional<PeerId>& expected_peer);
+  Task<void> accept_streams();
+  Task<void> serve_stream(std::shared_ptr<YamuxStream> stream);
+  Task<void> identify_remote();
+  void arm_handshake_timer(std::chrono::milliseconds after, const char* phase);
+  void set_state(State s);
+  void fail(Error why);
+
+  Node& node_;
+  Strand strand_;
+  Direction dir_;
+  std::uint64_t id_;
+  State state_ = State::connecting;
+  PeerId remote_peer_;
+  Multiaddr remote_addr_, local_addr_;
+  asio::ip::tcp::resolver resolver_;             // while connecting
+  std::optional<asio::ip::tcp::socket> connecting_socket_;
+  TcpChannel* raw_ = nullptr;  // while handshaking: the socket to abort
+  std::shared_ptr<YamuxSession> session_;
+  asio::steady_timer handshake_timer_;
+  Error failure_;
+  WaitQueue state_changed_;
+  std::optional<Result<identify::Info>> identify_result_;
+  friend Task<void> receive_identify_push(Stream);
+  WaitQueue identified_;
+};
+
+}  // namespace weft

@@ -1,0 +1,354 @@
+#include "node/node.hpp"
+
+#include "core/log.hpp"
+#include "net/tcp_channel.hpp"
+#include "protocols/echo.hpp"
+#include "protocols/ping.hpp"
+
+namespace weft {
+
+namespace {
+
+// Margin after the stop deadline for aborted connections to unwind.
+constexpr std::chrono::milliseconds kAbortMargin{2000};
+
+// Completion for detached coroutines: nothing may escape a node thread.
+auto log_exception(const char* what) {
+  return [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      WEFT_LOG(error, std::string(what) + ": unexpected exception: " + ex.what());
+    } catch (...) {
+      WEFT_LOG(error, std::string(what) + ": unexpected exception");
+    }
+  };
+}
+
+}  // namespace
+
+// Handles a pushed identify message: replaces what we know of the remote.
+Task<void> receive_identify_push(Stream s) {
+  auto conn = s.connection;
+  auto info = co_await identify::receive(
+      *s.channel, identify::Config{conn->node_.config().limits.identify_max_message_size});
+  if (!info) {
+    s.channel->reset();
+    co_return;
+  }
+  conn->identify_result_ = std::move(info);
+  conn->identified_.notify_all();
+}
+
+Result<std::unique_ptr<Node>> Node::create(NodeConfig config) {
+  if (config.io_threads == 0 || config.io_threads > 64)
+    return Error{errc::invalid_argument, "io_threads must be between 1 and 64"};
+  for (const auto& a : config.listen_addrs) {
+    auto ma = Multiaddr::parse(a);
+    if (!ma) return Error{ma.error().code, "listen address '" + a + "': " + ma.error().detail};
+    WEFT_TRY(auto target, to_tcp_target(*ma));
+    if (target.is_dns) return Error{errc::invalid_argument, "cannot listen on a DNS name: " + a};
+  }
+  if (config.agent_version.empty()) config.agent_version = std::string("weft/") + WEFT_VERSION_STRING;
+  Identity identity = config.identity ? *config.identity : Identity::generate();
+  return std::unique_ptr<Node>(new Node(std::move(config), std::move(identity)));
+}
+
+Node::Node(NodeConfig config, Identity identity)
+    : config_(std::move(config)),
+      identity_(std::move(identity)),
+      io_(std::make_unique<asio::io_context>(static_cast<int>(config_.io_threads))),
+      connections_(config_.limits) {
+  install_builtin_handlers();
+}
+
+Node::~Node() {
+  stop(std::chrono::milliseconds(0));
+  io_.reset();  // destroys any coroutine frame still pending, while the members exist
+}
+
+void Node::install_builtin_handlers() {
+  handlers_[std::string(ping::kProtocol)] = [](Stream s) -> Task<void> {
+    if (!co_await ping::serve(*s.channel)) s.channel->reset();
+  };
+  handlers_[std::string(identify::kProtocol)] = [this](Stream s) -> Task<void> {
+    if (!co_await identify::send(*s.channel, local_identify_info(*s.connection))) s.channel->reset();
+  };
+  handlers_[std::string(identify::kPushProtocol)] = receive_identify_push;
+  if (config_.enable_echo)
+    handlers_[std::string(echo::kProtocol)] = [](Stream s) -> Task<void> {
+      if (!co_await echo::serve(*s.channel)) s.channel->reset();
+    };
+  if (config_.enable_perf)
+    handlers_[std::string(perf::kProtocol)] = [this](Stream s) -> Task<void> {
+      if (!co_await perf::serve(*s.channel, config_.perf)) s.channel->reset();
+    };
+}
+
+identify::Info Node::local_identify_info(const Connection& conn) const {
+  identify::Info info;
+  info.public_key = identity_.public_key().encode();
+  info.listen_addrs = listen_addrs();
+  info.protocols = protocols();
+  info.observed_addr = conn.remote_addr();
+  info.protocol_version = std::string(identify::kProtocolVersion);
+  info.agent_version = config_.agent_version;
+  return info;
+}
+
+Status Node::set_stream_handler(const std::string& protocol, StreamHandler handler) {
+  if (protocol.empty() || protocol.size() >= config_.limits.multistream_max_message_size ||
+      protocol.find('\n') != std::string::npos)
+    return Error{errc::invalid_argument, "invalid protocol id '" + protocol + "'"};
+  if (!handler) return Error{errc::invalid_argument, "empty stream handler"};
+  std::unique_lock lock(handlers_mu_);
+  handlers_[protocol] = std::move(handler);
+  return {};
+}
+
+void Node::remove_stream_handler(const std::string& protocol) {
+  std::unique_lock lock(handlers_mu_);
+  handlers_.erase(protocol);
+}
+
+std::vector<std::string> Node::protocols() const {
+  std::shared_lock lock(handlers_mu_);
+  std::vector<std::string> out;
+  for (const auto& [p, h] : handlers_) out.push_back(p);
+  return out;
+}
+
+std::optional<Node::StreamHandler> Node::handler_for(std::string_view protocol) const {
+  std::shared_lock lock(handlers_mu_);
+  auto it = handlers_.find(protocol);
+  if (it == handlers_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<Multiaddr> Node::listen_addrs() const {
+  std::lock_guard lock(state_mu_);
+  return listen_addrs_;
+}
+
+void Node::trace(std::string what) {
+  std::lock_guard lock(state_mu_);
+  stop_trace_.push_back(std::move(what));
+}
+
+std::vector<std::string> Node::stop_trace() const {
+  std::lock_guard lock(state_mu_);
+  return stop_trace_;
+}
+
+Status Node::listen(const Multiaddr& addr) {
+  WEFT_TRY(auto target, to_tcp_target(addr));
+  std::error_code ec;
+  auto ip = asio::ip::make_address(target.host, ec);
+  if (ec) return Error{errc::invalid_argument, "bad listen address " + target.host};
+  asio::ip::tcp::endpoint ep(ip, target.port);
+  auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(asio::make_strand(*io_));
+  acceptor->open(ep.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor->bind(ep, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error::from(ec, "listening on " + addr.to_string());
+  auto bound = acceptor->local_endpoint(ec);
+  if (ec) return Error::from(ec, "listening on " + addr.to_string());
+  std::lock_guard lock(state_mu_);
+  acceptors_.push_back(std::move(acceptor));
+  listen_addrs_.push_back(from_tcp_endpoint(bound));
+  return {};
+}
+
+Status Node::start() {
+  {
+    std::lock_guard lock(state_mu_);
+    if (state_ != State::created) return Error{errc::invalid_argument, "the node was already started"};
+  }
+  for (const auto& a : config_.listen_addrs) {
+    auto st = listen(*Multiaddr::parse(a));
+    if (!st) {
+      std::lock_guard lock(state_mu_);
+      for (auto& acc : acceptors_) {
+        std::error_code ec;
+        acc->close(ec);
+      }
+      acceptors_.clear();
+      listen_addrs_.clear();
+      return st;
+    }
+  }
+  std::lock_guard lock(state_mu_);
+  state_ = State::running;
+  work_.emplace(io_->get_executor());
+  for (auto& acc : acceptors_)
+    asio::co_spawn(acc->get_executor(), accept_loop(acc), log_exception("accept loop"));
+  for (std::size_t i = 0; i < config_.io_threads; ++i) threads_.emplace_back([this] { io_->run(); });
+  return {};
+}
+
+Task<void> Node::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor) {
+  for (;;) {
+    auto strand = asio::make_strand(*io_);
+    auto [ec, socket] = co_await acceptor->async_accept(strand, use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+      WEFT_LOG(warn, "accept failed: " + ec.message());
+      // Resource exhaustion (EMFILE...): back off briefly with a fresh timer.
+      asio::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    auto conn = std::make_shared<Connection>(*this, strand, Direction::inbound, next_connection_id_++);
+    auto raw = std::make_unique<TcpChannel>(std::move(socket));
+    if (auto st = connections_.admit(conn); !st) {
+      WEFT_LOG(debug, "inbound connection refused: " + st.error().message());
+      raw->abort();
+      continue;
+    }
+    launch(conn, std::move(raw), std::nullopt);
+  }
+}
+
+void Node::launch(const std::shared_ptr<Connection>& conn, std::unique_ptr<TcpChannel> raw,
+                  std::optional<PeerId> expected) {
+  Multiaddr dial_addr;
+  asio::co_spawn(conn->strand(), conn->run(std::move(raw), std::move(dial_addr)),
+                 [this, conn](std::exception_ptr e) {
+                   log_exception("connection")(e);
+                   if (e) connections_.remove(conn);  // never leave it registered
+                 });
+}
+
+Task<Result<std::shared_ptr<Connection>>> Node::dial(Multiaddr addr) {
+  WEFT_CO_TRY(auto target, to_tcp_target(addr));
+  (void)target;
+  auto conn = std::make_shared<Connection>(*this, asio::make_strand(*io_), Direction::outbound,
+                                           next_connection_id_++);
+  WEFT_CO_CHECK(connections_.admit(conn));
+  asio::co_spawn(conn->strand(), conn->run(nullptr, std::move(addr)),
+                 [this, conn](std::exception_ptr e) {
+                   log_exception("connection")(e);
+                   if (e) connections_.remove(conn);
+                 });
+  co_return co_await run_on(conn, [conn]() -> Task<Result<std::shared_ptr<Connection>>> {
+    auto st = co_await conn->wait_open();
+    if (!st) co_return std::move(st).error();
+    co_return conn;
+  });
+}
+
+Task<Result<Stream>> Node::open_stream(std::shared_ptr<Connection> conn, std::vector<std::string> protocols) {
+  if (!conn) co_return Error{errc::invalid_argument, "no connection"};
+  if (protocols.empty()) co_return Error{errc::invalid_argument, "no protocol given"};
+  co_return co_await run_on(conn, [conn, protocols = std::move(protocols)]() -> Task<Result<Stream>> {
+    co_return co_await conn->open_stream(protocols);
+  });
+}
+
+Task<Result<std::chrono::nanoseconds>> Node::ping(std::shared_ptr<Connection> conn) {
+  if (!conn) co_return Error{errc::invalid_argument, "no connection"};
+  const auto timeout = config_.limits.ping_timeout;
+  co_return co_await run_on(conn, [conn, timeout]() -> Task<Result<std::chrono::nanoseconds>> {
+    WEFT_CO_TRY(auto s, co_await conn->open_stream({std::string(ping::kProtocol)}));
+    // A fresh timer per ping: on timeout the stream is reset, which fails
+    // the pending read; no timer is ever reused after it fired.
+    bool timed_out = false;
+    asio::steady_timer timer(conn->strand(), timeout);
+    timer.async_wait([&timed_out, weak = std::weak_ptr<YamuxStream>(s.channel)](std::error_code ec) {
+      if (ec) return;
+      timed_out = true;
+      if (auto st = weak.lock()) st->reset();
+    });
+    auto rtt = co_await ping::ping_once(*s.channel);
+    timer.cancel();
+    if (timed_out) co_return Error{errc::timed_out, "ping: no reply within " + std::to_string(timeout.count()) + " ms"};
+    if (!rtt) {
+      s.channel->reset();
+      co_return std::move(rtt).error();
+    }
+    (void)co_await s.channel->close_write();
+    co_return *rtt;
+  });
+}
+
+Task<Result<identify::Info>> Node::identify(std::shared_ptr<Connection> conn) {
+  if (!conn) co_return Error{errc::invalid_argument, "no connection"};
+  co_return co_await run_on(conn, [conn]() -> Task<Result<identify::Info>> {
+    co_return co_await conn->wait_identified();
+  });
+}
+
+NodeStats Node::stats() const {
+  auto c = connections_.counts();
+  NodeStats s;
+  s.connections = c.total;
+  s.inbound = c.inbound;
+  s.outbound = c.outbound;
+  s.handshaking = c.handshaking;
+  s.connections_opened = connections_opened_;
+  s.connections_failed = connections_failed_;
+  return s;
+}
+
+void Node::stop(std::chrono::milliseconds deadline) {
+  {
+    std::lock_guard lock(state_mu_);
+    if (state_ != State::running) {
+      state_ = State::stopped;
+      return;
+    }
+    state_ = State::stopped;
+  }
+  for (auto& t : threads_)
+    if (t.get_id() == std::this_thread::get_id()) {
+      // Stopping from a node thread would wait for itself: refuse loudly.
+      WEFT_LOG(error, "Node::stop called from a node I/O thread; ignored");
+      return;
+    }
+  const auto t_end = std::chrono::steady_clock::now() + deadline;
+
+  // 1. The connection manager: nothing new from now on.
+  connections_.halt();
+  trace("connection manager");
+
+  // 2. The transport's listeners.
+  {
+    std::lock_guard lock(state_mu_);
+    for (auto& acc : acceptors_)
+      asio::post(acc->get_executor(), [acc] {
+        std::error_code ec;
+        acc->close(ec);
+      });
+  }
+  trace("listeners");
+
+  // 3. Connections: graceful until the deadline (handshaking ones are
+  //    aborted at once), then aborted.
+  for (auto& c : connections_.snapshot())
+    asio::post(c->strand(), [c] { c->shutdown(Error{errc::stopped, "the node is stopping"}); });
+  if (!connections_.wait_empty(t_end)) {
+    for (auto& c : connections_.snapshot())
+      asio::post(c->strand(), [c] { c->abort(Error{errc::stopped, "stop deadline passed"}); });
+    connections_.wait_empty(std::chrono::steady_clock::now() + kAbortMargin);
+  }
+  trace("connections");
+
+  // 4. Protocol handlers, in reverse order of installation.
+  {
+    std::unique_lock lock(handlers_mu_);
+    handlers_.clear();
+  }
+  trace("protocol handlers");
+
+  // 5. The I/O threads: let what remains drain, then stop the loop.
+  work_.reset();
+  io_->stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  trace("io threads");
+}
+
+}  // namespace weft

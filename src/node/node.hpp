@@ -1,0 +1,122 @@
+// Node: a libp2p host over TCP + Noise + Yamux, the C++ core's top object.
+//
+// Lifecycle: create → start → stop(deadline) → destroy. All protocol state
+// runs on the node's own I/O thread(s); each connection on its own strand.
+//
+// Threading contract of this C++ API:
+//  - create/start/stop/set_stream_handler/stats/peer_id/listen_addrs are
+//    thread-safe; stop() must not be called from a node I/O thread.
+//  - The Task-returning operations are coroutines to run on this node's
+//    io_context (co_spawn them on executor()); they hop to the connection's
+//    strand themselves.
+//  - A Stream's channel is used only on its connection's strand: stream
+//    handlers already run there; elsewhere use run_on(conn, coroutine).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+#include "node/config.hpp"
+#include "node/connection.hpp"
+#include "node/connection_manager.hpp"
+
+namespace weft {
+
+struct NodeStats {
+  std::size_t connections = 0, inbound = 0, outbound = 0, handshaking = 0;
+  std::size_t streams = 0;
+  std::uint64_t connections_opened = 0, connections_failed = 0;
+};
+
+class Node {
+ public:
+  using StreamHandler = std::function<Task<void>(Stream)>;
+
+  static Result<std::unique_ptr<Node>> create(NodeConfig config);
+  ~Node();  // stops with a zero deadline if still running
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Binds every listen address and starts the I/O threads.
+  Status start();
+  // Halts the connection manager (no new dials, accepts or streams), closes
+  // the listeners, closes connections gracefully until `deadline`, aborts
+  // whatever is left, then stops the I/O threads. Idempotent; returns within
+  // the deadline plus a bounded margin whatever peers do.
+  void stop(std::chrono::milliseconds deadline);
+
+  const PeerId& peer_id() const { return identity_.peer_id(); }
+  const Identity& identity() const { return identity_; }
+  std::vector<Multiaddr> listen_addrs() const;
+  const NodeConfig& config() const { return config_; }
+  asio::io_context& io() { return *io_; }
+  asio::io_context::executor_type executor() { return io_->get_executor(); }
+
+  // Registers (or replaces) the handler for inbound streams of `protocol`.
+  Status set_stream_handler(const std::string& protocol, StreamHandler handler);
+  void remove_stream_handler(const std::string& protocol);
+  std::vector<std::string> protocols() const;
+
+  // Connects to `addr` (/ip4|ip6|dns*/…/tcp/…[/p2p/<id>]) and returns the
+  // open connection; the /p2p/ id, when present, is verified in Noise.
+  Task<Result<std::shared_ptr<Connection>>> dial(Multiaddr addr);
+  // Opens a stream and negotiates the first protocol of `protocols` the remote supports.
+  Task<Result<Stream>> open_stream(std::shared_ptr<Connection> conn, std::vector<std::string> protocols);
+  // One ping round trip on a new /ipfs/ping/1.0.0 stream.
+  Task<Result<std::chrono::nanoseconds>> ping(std::shared_ptr<Connection> conn);
+  // The remote's identify information (waits for the exchange to finish).
+  Task<Result<identify::Info>> identify(std::shared_ptr<Connection> conn);
+
+  // Runs `fn` (a coroutine function) on the connection's strand; returns its result.
+  template <typename F>
+  auto run_on(const std::shared_ptr<Connection>& conn, F fn) {
+    return asio::co_spawn(conn->strand(), std::move(fn), asio::use_awaitable);
+  }
+
+  // Every connection the node has right now, in any state.
+  std::vector<std::shared_ptr<Connection>> connections() const { return connections_.snapshot(); }
+
+  NodeStats stats() const;
+  // The order in which components were stopped (for tests of the stop contract).
+  std::vector<std::string> stop_trace() const;
+
+ private:
+  friend class Connection;
+  explicit Node(NodeConfig config, Identity identity);
+
+  Status listen(const Multiaddr& addr);
+  Task<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor);
+  void launch(const std::shared_ptr<Connection>& conn, std::unique_ptr<TcpChannel> raw,
+              std::optional<PeerId> expected);
+  std::optional<StreamHandler> handler_for(std::string_view protocol) const;
+  identify::Info local_identify_info(const Connection& conn) const;
+  void install_builtin_handlers();
+  void trace(std::string what);
+
+  NodeConfig config_;
+  Identity identity_;
+  // A pointer so that it is destroyed first, explicitly, in ~Node: pending
+  // coroutine frames it destroys may still refer to the members below.
+  std::unique_ptr<asio::io_context> io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+  ConnectionManager connections_;
+  std::atomic<std::uint64_t> next_connection_id_{1};
+  std::atomic<std::uint64_t> connections_opened_{0}, connections_failed_{0};
+
+  mutable std::mutex state_mu_;
+  enum class State { created, running, stopped } state_ = State::created;
+  std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<Multiaddr> listen_addrs_;
+  std::vector<std::string> stop_trace_;
+
+  mutable std::shared_mutex handlers_mu_;
+  std::map<std::string, StreamHandler, std::less<>> handlers_;
+};
+
+}  // namespace weft

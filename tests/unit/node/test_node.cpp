@@ -1,0 +1,216 @@
+// Node-level tests: two weft nodes in one process over loopback TCP, and raw
+// TCP clients that misbehave at the connection's edges.
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "node/node.hpp"
+#include "protocols/echo.hpp"
+#include "protocols/perf.hpp"
+#include "crypto/crypto.hpp"
+
+using namespace weft;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Runs a coroutine on the node's I/O thread and waits for its result.
+template <typename T>
+T await(Node& n, Task<T> task, std::chrono::seconds limit = 30s) {
+  auto p = std::make_shared<std::promise<T>>();
+  auto f = p->get_future();
+  asio::co_spawn(n.io(), std::move(task), [p](std::exception_ptr e, T v) {
+    if (e) p->set_exception(e);
+    else p->set_value(std::move(v));
+  });
+  if (f.wait_for(limit) != std::future_status::ready) {
+    ADD_FAILURE() << "operation did not complete within " << limit.count() << " s";
+    std::abort();
+  }
+  return f.get();
+}
+
+std::unique_ptr<Node> make_node(NodeConfig config = {}) {
+  if (config.listen_addrs.empty()) config.listen_addrs = {"/ip4/127.0.0.1/tcp/0"};
+  auto n = Node::create(std::move(config));
+  EXPECT_TRUE(n.ok()) << n.error().message();
+  auto st = (*n)->start();
+  EXPECT_TRUE(st.ok()) << st.error().message();
+  return std::move(*n);
+}
+
+Multiaddr full_addr(const Node& n) {
+  auto base = n.listen_addrs().at(0);
+  return *Multiaddr::parse(base.to_string() + "/p2p/" + n.peer_id().to_string());
+}
+
+// A raw TCP client on its own io_context thread.
+struct RawClient {
+  asio::io_context io;
+  asio::ip::tcp::socket sock{io};
+  explicit RawClient(const Node& n) {
+    auto target = *to_tcp_target(n.listen_addrs().at(0));
+    sock.connect({asio::ip::make_address(target.host), target.port});
+  }
+  // True once the server closed or reset the connection.
+  bool closed_by_server(std::chrono::milliseconds within) {
+    sock.non_blocking(false);
+    timeval tv{static_cast<time_t>(within.count() / 1000), static_cast<suseconds_t>((within.count() % 1000) * 1000)};
+    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    for (;;) {
+      ssize_t r = ::recv(sock.native_handle(), buf, sizeof buf, 0);
+      if (r == 0) return true;                                  // EOF
+      if (r < 0) return errno != EAGAIN && errno != EWOULDBLOCK;  // RST → error; timeout → false
+    }
+  }
+};
+
+}  // namespace
+
+TEST(Node, TwoNodesPingIdentifyEchoPerf) {
+  auto a = make_node();
+  auto b = make_node();
+  auto conn = await(*b, b->dial(full_addr(*a)));
+  ASSERT_TRUE(conn.ok()) << conn.error().message();
+
+  for (int i = 0; i < 5; ++i) {
+    auto rtt = await(*b, b->ping(*conn));
+    ASSERT_TRUE(rtt.ok()) << rtt.error().message();
+    EXPECT_GT(rtt->count(), 0);
+  }
+  auto info = await(*b, b->identify(*conn));
+  ASSERT_TRUE(info.ok()) << info.error().message();
+  EXPECT_EQ(info->agent_version.rfind("weft/", 0), 0u);
+  EXPECT_NE(std::find(info->protocols.begin(), info->protocols.end(), "/ipfs/ping/1.0.0"), info->protocols.end());
+  EXPECT_NE(std::find(info->protocols.begin(), info->protocols.end(), "/echo/1.0.0"), info->protocols.end());
+  ASSERT_TRUE(info->observed_addr.has_value());
+
+  Bytes data(300 * 1024);
+  crypto::random_bytes(data);
+  auto s = await(*b, b->open_stream(*conn, {"/echo/1.0.0"}));
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  auto reply = await(*b, b->run_on(*conn, [&]() -> Task<Result<Bytes>> {
+    co_return co_await echo::round_trip(*s->channel, data, data.size());
+  }));
+  ASSERT_TRUE(reply.ok()) << reply.error().message();
+  EXPECT_EQ(*reply, data);
+
+  auto p = await(*b, b->open_stream(*conn, {"/perf/1.0.0"}));
+  ASSERT_TRUE(p.ok());
+  auto m = await(*b, b->run_on(*conn, [&]() -> Task<Result<perf::Measurement>> {
+    co_return co_await perf::run_client(*p->channel, 8 << 20, 8 << 20);
+  }));
+  ASSERT_TRUE(m.ok()) << m.error().message();
+  EXPECT_EQ(m->uploaded, 8u << 20);
+  EXPECT_EQ(m->downloaded, 8u << 20);
+
+  b->stop(2000ms);
+  a->stop(2000ms);
+  EXPECT_EQ(a->stats().connections, 0u);
+  EXPECT_EQ(b->stats().connections, 0u);
+  const std::vector<std::string> order{"connection manager", "listeners", "connections",
+                                       "protocol handlers", "io threads"};
+  EXPECT_EQ(a->stop_trace(), order);
+}
+
+TEST(Node, DialWithWrongPeerIdFails) {
+  auto a = make_node();
+  auto b = make_node();
+  auto other = Identity::generate();
+  auto addr = *Multiaddr::parse(a->listen_addrs().at(0).to_string() + "/p2p/" + other.peer_id().to_string());
+  auto conn = await(*b, b->dial(addr));
+  ASSERT_FALSE(conn.ok());
+  EXPECT_EQ(conn.code(), errc::peer_id_mismatch) << conn.error().message();
+}
+
+TEST(Node, DialRefusedPortFails) {
+  auto b = make_node();
+  asio::io_context io;
+  asio::ip::tcp::acceptor acc(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acc.local_endpoint().port();
+  acc.close();
+  auto conn = await(*b, b->dial(*Multiaddr::parse("/ip4/127.0.0.1/tcp/" + std::to_string(port))));
+  EXPECT_EQ(conn.code(), errc::connection_refused) << conn.error().message();
+}
+
+TEST(Node, UnsupportedProtocolLeavesConnectionUsable) {
+  auto a = make_node();
+  ASSERT_TRUE(a->set_stream_handler("/test/echo/1", [](Stream s) -> Task<void> {
+    (void)co_await echo::serve(*s.channel);
+  }).ok());
+  auto b = make_node();
+  auto conn = await(*b, b->dial(full_addr(*a)));
+  ASSERT_TRUE(conn.ok());
+  auto none = await(*b, b->open_stream(*conn, {"/nope/1", "/nope/2"}));
+  EXPECT_EQ(none.code(), errc::protocol_not_supported);
+  auto s = await(*b, b->open_stream(*conn, {"/nope/1", "/test/echo/1"}));
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  EXPECT_EQ(s->protocol, "/test/echo/1");
+  auto rtt = await(*b, b->ping(*conn));
+  EXPECT_TRUE(rtt.ok());
+}
+
+// Seed 2: a connection accepted just before stop, still handshaking, must not
+// make stop wait; it is aborted and its socket closed.
+TEST(Node, StopAbortsConnectionsStillHandshaking) {
+  auto a = make_node();
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(std::make_unique<RawClient>(*a));
+  // Half of them send part of the multistream header and then stall.
+  for (int i = 0; i < 4; ++i) asio::write(clients[i]->sock, asio::buffer("\x13/multistr", 10));
+  for (int i = 0; i < 200 && a->stats().handshaking < 8; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(a->stats().handshaking, 8u);
+  const auto t0 = std::chrono::steady_clock::now();
+  a->stop(5000ms);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 1000ms) << "stop waited for handshaking connections";
+  for (auto& c : clients) EXPECT_TRUE(c->closed_by_server(2000ms));
+  EXPECT_EQ(a->stats().connections, 0u);
+}
+
+TEST(Node, HandshakeTimeoutClosesStalledConnection) {
+  NodeConfig cfg;
+  cfg.limits.handshake_timeout = 200ms;
+  auto a = make_node(cfg);
+  RawClient c(*a);
+  EXPECT_TRUE(c.closed_by_server(3000ms));
+  for (int i = 0; i < 200 && a->stats().connections > 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(a->stats().connections, 0u);
+  EXPECT_EQ(a->stats().connections_failed, 1u);
+}
+
+TEST(Node, InboundLimitRefusesExtraConnections) {
+  NodeConfig cfg;
+  cfg.limits.max_inbound_connections = 2;
+  auto a = make_node(cfg);
+  RawClient c1(*a), c2(*a);
+  for (int i = 0; i < 200 && a->stats().inbound < 2; ++i) std::this_thread::sleep_for(5ms);
+  RawClient c3(*a);
+  EXPECT_TRUE(c3.closed_by_server(2000ms));
+  EXPECT_FALSE(c1.closed_by_server(100ms));
+  EXPECT_EQ(a->stats().inbound, 2u);
+}
+
+TEST(Node, OperationsAfterStopReportStopped) {
+  auto a = make_node();
+  auto b = make_node();
+  auto conn = await(*b, b->dial(full_addr(*a)));
+  ASSERT_TRUE(conn.ok());
+  a->stop(1000ms);
+  // b sees the connection go away; a new dial to the stopped node fails.
+  auto again = await(*b, b->dial(full_addr(*a)));
+  EXPECT_FALSE(again.ok());
+  b->stop(1000ms);
+}
+
+TEST(Node, CreateRejectsBadConfig) {
+  NodeConfig cfg;
+  cfg.listen_addrs = {"/ip4/1.2.3/tcp/0"};
+  EXPECT_EQ(Node::create(cfg).code(), errc::parse_error);
+  cfg.listen_addrs = {"/dns4/example.com/tcp/1"};
+  EXPECT_EQ(Node::create(cfg).code(), errc::invalid_argument);
+  cfg.listen_addrs = {};
+  cfg.io_threads = 0;
+  EXPECT_EQ(Node::create(cfg).code(), errc::invalid_argument);
+}
