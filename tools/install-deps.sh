@@ -23,6 +23,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+[ "${WEFT_SKIP_INTEROP_DEPS:-0}" = 1 ] && exit 0
 for tool in go node npm; do
   command -v "$tool" >/dev/null || { echo "install-deps: '$tool' is required for the interop tests" >&2; exit 1; }
 done
