@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/protobuf.hpp"
 #include "core/varint.hpp"
 #include "protocols/echo.hpp"
 #include "protocols/identify.hpp"
