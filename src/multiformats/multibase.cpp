@@ -134,10 +134,6 @@ Result<Bytes> base32_decode(std::string_view text, bool allow_pad) {
       return Error{errc::parse_error, "base32: invalid padding"};
     len -= pads;
   }
-  // Unpadded lengths mod 8 that can occur: 0, 2, 4, 5, 7.
-  const std::size_t rem = len % 8;
-  if (rem == 1 || rem == 3 || rem == 6)
-    return Error{errc::parse_error, "base32: invalid length " + std::to_string(text.size())};
   Bytes out;
   out.reserve(len * 5 / 8);
   std::uint32_t acc = 0;
@@ -153,6 +149,11 @@ Result<Bytes> base32_decode(std::string_view text, bool allow_pad) {
     }
     acc &= (1u << bits) - 1;
   }
+  // Checked after the characters, so a stray '=' is reported as such.
+  // Unpadded lengths mod 8 that can occur: 0, 2, 4, 5, 7.
+  const std::size_t rem = len % 8;
+  if (rem == 1 || rem == 3 || rem == 6)
+    return Error{errc::parse_error, "base32: invalid length " + std::to_string(text.size())};
   if (acc != 0) return Error{errc::parse_error, "base32: non-zero trailing bits"};
   return out;
 }

@@ -177,7 +177,7 @@ Task<std::string> dial_session(Node& n, DialOptions opt) {
   });
   if (!measured) co_return fail("perf", measured.error());
 
-  js << "{\"ok\":" << (echo_match ? "true" : "false");
+  js << "{\"ok\":" << (echo_match ? "true" : "false") << ",\"peer_id\":" << json_string(n.peer_id().to_string());
   if (!echo_match) js << ",\"error\":\"echo mismatch\"";
   js << ",\"remote_peer_id\":" << json_string(remote.to_string())
      << ",\"agent_version\":" << json_string(info->agent_version)

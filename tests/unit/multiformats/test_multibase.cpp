@@ -206,7 +206,8 @@ TEST(Multibase, RejectsBadBase32) {
 
 TEST(Multibase, Base32PaddedRawCodec) {
   EXPECT_EQ(multibase::base32_encode(as_bytes("yes mani !"), false, true), "pfsxgidnmfxgsibb");
-  EXPECT_EQ(multibase::base32_encode(as_bytes("\0yes mani !"), true, true), "AB4WK4ZANVQW42JAEE======");
+  using namespace std::string_view_literals;
+  EXPECT_EQ(multibase::base32_encode(as_bytes("\0yes mani !"sv), true, true), "AB4WK4ZANVQW42JAEE======");
   EXPECT_TRUE(multibase::base32_decode("AB4WK4ZANVQW42JAEE======", true).ok());
   EXPECT_FALSE(multibase::base32_decode("AB4WK4ZANVQW42JAEE======", false).ok());
   EXPECT_FALSE(multibase::base32_decode("AB4WK4ZANVQW42JAE=======", true).ok());  // 7 pads
@@ -216,7 +217,7 @@ TEST(Multibase, Base32PaddedRawCodec) {
 TEST(Multibase, RejectsBadBase16) {
   expect_fail("f6", errc::parse_error, "base16: odd length 1");
   expect_fail("f68656c6c6f20776f726c6", errc::parse_error, "odd length");
-  expect_fail("f6g", errc::parse_error, "odd length");
+  expect_fail("f6g", errc::parse_error, "invalid character 'g' at position 1");
   expect_fail("f6g65", errc::parse_error, "base16: invalid character 'g' at position 1");
   expect_fail("fx8", errc::parse_error, "invalid character 'x' at position 0");
   expect_fail("f 8", errc::parse_error, "byte 0x20");

@@ -1,0 +1,168 @@
+#include "noise/noise.hpp"
+
+#include <algorithm>
+
+#include "noise/handshake_state.hpp"
+#include "noise/payload.hpp"
+
+namespace weft {
+namespace {
+
+using noise::XXHandshake;
+
+// Fixed bytes of each XX message around its payload: message 1 is e;
+// message 2 is e, encrypted s, payload tag; message 3 is encrypted s, payload tag.
+constexpr std::size_t kMessageOverhead[3] = {
+    noise::kDhLen,
+    noise::kDhLen * 2 + noise::kTagLen * 2,
+    noise::kDhLen + noise::kTagLen * 2,
+};
+
+struct RemoteIdentity {
+  PeerId peer;
+  PublicKey key;
+  std::vector<std::string> muxers;
+};
+
+struct Outcome {
+  XXHandshake::TransportCiphers ciphers;
+  RemoteIdentity remote;
+};
+
+Error with_context(Error e, std::string_view context) {
+  e.detail = std::string(context) + ": " + e.detail;
+  return e;
+}
+
+Result<Bytes> make_payload(const Identity& local, const noise::Key& static_public,
+                           const NoiseConfig& cfg) {
+  noise::HandshakePayload p;
+  p.identity_key = local.public_key().encode();
+  Bytes to_sign(noise::kStaticKeySignaturePrefix.begin(), noise::kStaticKeySignaturePrefix.end());
+  append(to_sign, static_public);
+  const auto sig = local.sign(to_sign);
+  p.identity_sig.assign(sig.begin(), sig.end());
+  p.stream_muxers = cfg.muxers;
+  Bytes encoded = p.encode();
+  if (encoded.size() > noise::kMaxMessageSize - kMessageOverhead[1])
+    return Error{errc::invalid_argument, "noise: our handshake payload would be " +
+                                             std::to_string(encoded.size()) +
+                                             " bytes, too large for a Noise message"};
+  return encoded;
+}
+
+Result<RemoteIdentity> verify_payload(BytesView payload, const noise::Key& remote_static,
+                                      const PeerId* expected) {
+  WEFT_TRY(noise::HandshakePayload p, noise::HandshakePayload::decode(payload));
+  auto key = PublicKey::decode(p.identity_key);
+  if (!key) return with_context(std::move(key).error(), "noise: remote identity key");
+  Bytes signed_msg(noise::kStaticKeySignaturePrefix.begin(),
+                   noise::kStaticKeySignaturePrefix.end());
+  append(signed_msg, remote_static);
+  if (auto st = key->verify(signed_msg, p.identity_sig); !st)
+    return with_context(std::move(st).error(), "noise: remote static key signature");
+  PeerId id = crypto::peer_id_from_public_key(*key);
+  if (expected != nullptr && *expected != id)
+    return Error{errc::peer_id_mismatch, "noise: dialled " + expected->to_string() +
+                                             " but the remote is " + id.to_string()};
+  return RemoteIdentity{std::move(id), std::move(*key), std::move(p.stream_muxers)};
+}
+
+std::string agree_muxer(const std::vector<std::string>& initiator_list,
+                        const std::vector<std::string>& responder_list) {
+  for (const std::string& m : initiator_list) {
+    if (m.empty()) continue;
+    if (std::find(responder_list.begin(), responder_list.end(), m) != responder_list.end())
+      return m;
+  }
+  return {};
+}
+
+// Writes the next handshake message, framed with its 2-byte length.
+Task<Status> send_message(ByteChannel& raw, XXHandshake& hs, BytesView payload) {
+  const int index = hs.step() + 1;
+  Bytes frame(2);
+  WEFT_CO_CHECK(hs.write_message(payload, frame));
+  const std::size_t len = frame.size() - 2;
+  if (len > noise::kMaxMessageSize)
+    co_return Error{errc::invalid_argument, "noise: handshake message " + std::to_string(index) +
+                                                " would exceed 65535 bytes"};
+  frame[0] = static_cast<std::uint8_t>(len >> 8);
+  frame[1] = static_cast<std::uint8_t>(len);
+  auto st = co_await raw.write_all(frame);
+  if (!st)
+    co_return with_context(std::move(st).error(),
+                           "noise: sending handshake message " + std::to_string(index));
+  co_return Status{};
+}
+
+// Reads the next handshake message (bounded before reading its body) and
+// processes it; the decrypted payload replaces `payload`.
+Task<Status> receive_message(ByteChannel& raw, XXHandshake& hs, const NoiseConfig& cfg,
+                             Bytes& payload) {
+  const int index = hs.step() + 1;
+  const std::string context = "noise: receiving handshake message " + std::to_string(index);
+  std::uint8_t header[2];
+  if (auto st = co_await raw.read_exact(header); !st)
+    co_return with_context(std::move(st).error(), context);
+  const std::size_t len = static_cast<std::size_t>(header[0]) << 8 | header[1];
+  const std::size_t overhead = kMessageOverhead[hs.step()];
+  if (len > overhead + cfg.max_payload_size)
+    co_return Error{errc::limit_exceeded,
+                    context + ": " + std::to_string(len) + " bytes exceeds the payload limit (" +
+                        std::to_string(cfg.max_payload_size) + " + " + std::to_string(overhead) +
+                        " bytes)"};
+  Bytes message(len);
+  if (auto st = co_await raw.read_exact(message); !st)
+    co_return with_context(std::move(st).error(), context);
+  co_return hs.read_message(message, payload);
+}
+
+Task<Result<Outcome>> run_handshake(ByteChannel& raw, const Identity& local, bool initiator,
+                                    const PeerId* expected, const NoiseConfig& cfg) {
+  // A fresh static key per connection: nothing to store, nothing to leak later.
+  const crypto::X25519KeyPair static_key = crypto::x25519_generate();
+  XXHandshake hs(initiator, static_key, /*prologue=*/{});
+  WEFT_CO_TRY(Bytes our_payload, make_payload(local, static_key.public_key, cfg));
+  Bytes payload;
+  RemoteIdentity remote;
+  if (initiator) {
+    WEFT_CO_CHECK(co_await send_message(raw, hs, {}));
+    WEFT_CO_CHECK(co_await receive_message(raw, hs, cfg, payload));
+    // The responder is authenticated before we reveal who we are.
+    WEFT_CO_TRY(remote, verify_payload(payload, hs.remote_static(), expected));
+    WEFT_CO_CHECK(co_await send_message(raw, hs, our_payload));
+  } else {
+    WEFT_CO_CHECK(co_await receive_message(raw, hs, cfg, payload));  // its payload is unused
+    WEFT_CO_CHECK(co_await send_message(raw, hs, our_payload));
+    WEFT_CO_CHECK(co_await receive_message(raw, hs, cfg, payload));
+    WEFT_CO_TRY(remote, verify_payload(payload, hs.remote_static(), expected));
+  }
+  co_return Outcome{hs.split(), std::move(remote)};
+}
+
+}  // namespace
+
+Task<Result<SecureConnection>> noise_handshake(std::unique_ptr<ByteChannel> raw,
+                                               const Identity& local, bool initiator,
+                                               const PeerId* expected_remote,
+                                               const NoiseConfig& cfg) {
+  if (!raw) co_return Error{errc::invalid_argument, "noise: no channel to secure"};
+  auto outcome = co_await run_handshake(*raw, local, initiator, expected_remote, cfg);
+  if (!outcome) {
+    // A failed handshake must not look like a completed connection to the remote.
+    raw->abort();
+    co_return std::move(outcome).error();
+  }
+  Outcome o = std::move(outcome).value();
+  SecureConnection conn;
+  conn.early_muxer = initiator ? agree_muxer(cfg.muxers, o.remote.muxers)
+                               : agree_muxer(o.remote.muxers, cfg.muxers);
+  conn.remote_peer = std::move(o.remote.peer);
+  conn.remote_key = std::move(o.remote.key);
+  conn.channel = std::make_unique<noise::NoiseChannel>(std::move(raw), std::move(o.ciphers.send),
+                                                       std::move(o.ciphers.recv));
+  co_return conn;
+}
+
+}  // namespace weft

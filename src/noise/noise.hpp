@@ -1,0 +1,62 @@
+// libp2p's Noise secure channel (libp2p specs, noise/README.md):
+// Noise_XX_25519_ChaChaPoly_SHA256 with an empty prologue, 2-byte big-endian
+// length-prefixed messages, and the signed handshake payload that binds each
+// side's Noise static key to its libp2p identity.
+//
+//   auto conn = co_await noise_handshake(std::move(tcp), identity, true, &peer, cfg);
+//   conn->channel->write_all(...);   // encrypted
+//
+// Protocol id for multistream-select: kNoiseProtocolId ("/noise").
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/byte_channel.hpp"
+#include "crypto/keys.hpp"
+#include "noise/noise_channel.hpp"
+
+namespace weft {
+
+inline constexpr std::string_view kNoiseProtocolId = "/noise";
+
+struct NoiseConfig {
+  // Advertised in the handshake payload for early muxer negotiation, most
+  // preferred first (e.g. {"/yamux/1.0.0"}). Empty: nothing is advertised.
+  std::vector<std::string> muxers;
+  // Bound on the remote's handshake payload (its identity key, signature and
+  // extensions); a larger one fails the handshake with limit_exceeded.
+  std::size_t max_payload_size = 8192;
+};
+
+struct SecureConnection {
+  std::unique_ptr<ByteChannel> channel;  // the encrypted transport (owns the raw channel)
+  PeerId remote_peer;
+  PublicKey remote_key;
+  // The agreed muxer if both sides listed muxers: the first entry of the
+  // INITIATOR's list that the responder also lists; empty otherwise.
+  std::string early_muxer;
+};
+
+// Runs the handshake over `raw` as initiator (the dialer) or responder.
+// `expected_remote` (may be null) is the peer the caller dialled: any other
+// identity fails with errc::peer_id_mismatch.
+//
+// Errors: peer_id_mismatch; crypto_error (bad signature, failed decryption,
+// low-order key); parse_error (malformed payload or identity key);
+// unsupported (remote identity key type weft cannot verify); limit_exceeded
+// (oversized payload); protocol_error (malformed handshake message); and the
+// raw channel's own errors (eof when the remote closes mid-handshake). On any
+// failure the raw channel is aborted.
+//
+// The handshake has no timer of its own: the caller bounds it (e.g. with a
+// deadline that aborts `raw`, or per-operation cancellation). `local`, `cfg`
+// and `*expected_remote` must outlive the returned task.
+Task<Result<SecureConnection>> noise_handshake(std::unique_ptr<ByteChannel> raw,
+                                               const Identity& local, bool initiator,
+                                               const PeerId* expected_remote,
+                                               const NoiseConfig& cfg);
+
+}  // namespace weft

@@ -1,0 +1,206 @@
+// YamuxSession: the Yamux stream multiplexer (hashicorp/yamux spec.md,
+// libp2p protocol id /yamux/1.0.0) over any ByteChannel.
+//
+// Threading: the session, its streams and the coroutines it spawns run on
+// one strand (the connection's). Call every member from coroutines running
+// on that strand; nothing here is thread-safe and nothing takes a lock.
+//
+// Structure: one reader coroutine reads large chunks into a reusable buffer
+// and parses frames, copying Data payloads into per-stream ring buffers; one
+// writer coroutine drains the session send buffer (frames appended by
+// streams: header + payload copied once) to the connection in large batches
+// while the next batch fills; one ticker coroutine owns the only timer
+// (keep-alive pings, pong deadlines, teardown deadline).
+//
+// Lifecycle: create() -> start() -> ... -> close() (graceful: GoAway, flush,
+// wait for the remote to close, bounded by close_timeout) or abort()
+// (immediate). A protocol violation by the remote sends GoAway(protocol
+// error) and fails the session with errc::protocol_error. Once the session
+// has failed, every pending operation of the session and its streams has
+// completed; wait_closed() completes when its coroutines have all finished.
+// Call start() before opening streams; a session that is dropped without
+// close() or abort() lives until its connection ends.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/asio.hpp"
+#include "core/byte_channel.hpp"
+#include "core/error.hpp"
+#include "core/wait_queue.hpp"
+#include "yamux/buffers.hpp"
+#include "yamux/config.hpp"
+#include "yamux/frame.hpp"
+#include "yamux/stream.hpp"
+
+namespace weft {
+
+inline constexpr std::string_view kYamuxProtocolId = "/yamux/1.0.0";
+
+struct YamuxStats {
+  std::uint64_t bytes_sent = 0;      // Data payload bytes queued for the connection
+  std::uint64_t bytes_received = 0;  // Data payload bytes delivered to streams
+  std::uint64_t streams_opened = 0;
+  std::uint64_t streams_accepted = 0;
+  std::uint64_t streams_refused = 0;  // inbound SYNs answered with RST (limits, GoAway)
+};
+
+class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
+ public:
+  // is_client: the dialer; it uses odd stream ids, the listener even ones.
+  static std::shared_ptr<YamuxSession> create(Executor strand, std::unique_ptr<ByteChannel> conn,
+                                              bool is_client, YamuxConfig cfg = {});
+  ~YamuxSession();
+  YamuxSession(const YamuxSession&) = delete;
+  YamuxSession& operator=(const YamuxSession&) = delete;
+
+  // Spawns the reader, writer and ticker coroutines on the strand and sends
+  // the initial ping. Call once.
+  void start();
+
+  // Opens a stream (Window Update with SYN). Fails with errc::closed after
+  // either side's GoAway or once the session has failed (its failure), with
+  // errc::limit_exceeded at max_streams or when stream ids run out. Waits
+  // while max_unacked_outbound of our streams are un-ACKed.
+  Task<Result<std::shared_ptr<YamuxStream>>> open_stream();
+  // Waits for an inbound stream and ACKs it. Fails with the session's
+  // failure (errc::closed after a clean end) once the session is down.
+  Task<Result<std::shared_ptr<YamuxStream>>> accept_stream();
+  // Yamux-level round trip time.
+  Task<Result<std::chrono::nanoseconds>> ping();
+  // GoAway(normal), flush, close the connection's write side, wait for the
+  // remote to close (at most close_timeout), release the connection. Streams
+  // fail with errc::closed at once. Completes when the session is down.
+  Task<Status> close();
+  // Immediate: the connection is aborted and every pending operation of the
+  // session and its streams completes with `why`. Idempotent; never blocks.
+  void abort(Error why);
+  // Completes once the session has failed and its coroutines have finished.
+  Task<void> wait_closed();
+
+  bool is_open() const noexcept { return failure_.code == errc::ok; }
+  bool is_client() const noexcept { return is_client_; }
+  // Why the session ended; code ok while it is open.
+  const Error& failure() const noexcept { return failure_; }
+  bool remote_went_away() const noexcept { return remote_goaway_; }
+  std::size_t num_streams() const noexcept { return streams_.size(); }
+  // Latest measured ping RTT; zero before the first pong.
+  std::chrono::nanoseconds rtt() const noexcept { return rtt_; }
+  const YamuxStats& stats() const noexcept { return stats_; }
+  const YamuxConfig& config() const noexcept { return cfg_; }
+  const Executor& executor() const noexcept { return strand_; }
+
+ private:
+  friend class YamuxStream;
+  using Clock = std::chrono::steady_clock;
+
+  struct PendingPing {
+    std::uint32_t id = 0;
+    Clock::time_point sent_at;
+    bool keepalive = false;  // no caller waits for it
+    bool answered = false;
+    std::chrono::nanoseconds rtt{0};
+  };
+
+  YamuxSession(Executor strand, std::unique_ptr<ByteChannel> conn, bool is_client, YamuxConfig cfg);
+
+  // --- send side (session.cpp) ---
+  void queue_control(yamux::FrameType type, std::uint16_t flags, std::uint32_t stream_id,
+                     std::uint32_t value);
+  void queue_data(std::uint16_t flags, std::uint32_t stream_id, BytesView payload);
+  bool send_buffer_full() const noexcept { return out_.size() >= cfg_.max_send_buffer; }
+  std::uint32_t send_ping(bool keepalive);
+
+  // --- stream bookkeeping (session.cpp) ---
+  void stream_acked_inbound() noexcept;
+  void remove_stream(YamuxStream& s);
+  std::shared_ptr<YamuxStream> find_stream(std::uint32_t id) const;
+  bool stream_id_was_used(std::uint32_t id) const noexcept;
+  bool is_ours(std::uint32_t id) const noexcept { return ((id & 1u) == 1u) == is_client_; }
+
+  // --- failure (session.cpp) ---
+  // Fails the session but lets the writer flush (plus an optional GoAway);
+  // keep_reading: the reader discards input until the remote closes.
+  void begin_drain(Error why, std::optional<yamux::GoAwayCode> go_away, bool keep_reading);
+  void fail_everything();
+  void coroutine_finished();
+
+  // --- coroutines and frame handling (session_loops.cpp) ---
+  Task<void> reader_loop(std::shared_ptr<YamuxSession> self);
+  Task<void> writer_loop(std::shared_ptr<YamuxSession> self);
+  Task<void> ticker_loop(std::shared_ptr<YamuxSession> self);
+  Status parse_frames();
+  Status handle_header(const yamux::FrameHeader& h);
+  Status handle_stream_frame(const yamux::FrameHeader& h);
+  Result<std::shared_ptr<YamuxStream>> handle_syn(const yamux::FrameHeader& h);
+  Status handle_ping(const yamux::FrameHeader& h);
+  Status handle_go_away(const yamux::FrameHeader& h);
+  void apply_end_flags(YamuxStream& s, std::uint16_t flags);
+  void finish_data_frame();
+  void on_pong(std::uint32_t id);
+
+  Executor strand_;
+  std::unique_ptr<ByteChannel> conn_;
+  const bool is_client_;
+  const YamuxConfig cfg_;
+
+  // Lifecycle.
+  bool started_ = false;
+  Error failure_;               // code ok while open
+  bool hard_ = false;           // abort(): connection aborted, nothing more is written
+  bool drain_reading_ = false;  // after close(): read and discard until the remote closes
+  bool drain_timed_out_ = false;
+  bool closed_by_us_ = false;
+  bool flush_ok_ = false;  // the writer flushed everything and closed the write side
+  bool local_goaway_ = false;
+  bool remote_goaway_ = false;
+  Clock::time_point drain_deadline_;
+  int running_ = 0;  // reader, writer, ticker
+  bool reader_done_ = false;
+  bool writer_done_ = false;
+
+  // Streams.
+  std::unordered_map<std::uint32_t, std::shared_ptr<YamuxStream>> streams_;
+  std::deque<std::shared_ptr<YamuxStream>> backlog_;  // inbound, not accepted yet
+  std::uint64_t next_outbound_id_;
+  std::uint32_t highest_inbound_id_ = 0;
+  std::size_t unacked_inbound_ = 0;
+  std::size_t unacked_outbound_ = 0;
+
+  // Send side: streams append to out_; the writer swaps it with writing_.
+  yamux::FrameBuffer out_;
+  yamux::FrameBuffer writing_;
+
+  // Receive side: rbuf_[rpos_, rend_) is unparsed input.
+  std::unique_ptr<std::uint8_t[]> rbuf_;
+  std::size_t rpos_ = 0;
+  std::size_t rend_ = 0;
+  // Data frame payload still to come (it may span many reads).
+  std::uint32_t payload_left_ = 0;
+  std::uint16_t payload_flags_ = 0;
+  std::shared_ptr<YamuxStream> payload_stream_;  // null: discard the payload
+
+  // Pings.
+  std::vector<PendingPing> pings_;
+  std::uint32_t next_ping_id_ = 0;
+  std::chrono::nanoseconds rtt_{0};
+
+  YamuxStats stats_;
+  asio::steady_timer timer_;
+
+  WaitQueue writer_q_;  // out_ became non-empty, or failure
+  WaitQueue space_q_;   // out_ was handed to the writer (space for data frames)
+  WaitQueue accept_q_;  // backlog_ grew, or failure
+  WaitQueue open_q_;    // a stream slot or ACK-backlog slot freed, GoAway, failure
+  WaitQueue ping_q_;    // a pong arrived, or failure
+  WaitQueue done_q_;    // a coroutine finished
+};
+
+}  // namespace weft

@@ -1,0 +1,272 @@
+#include "yamux/stream.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "yamux/session.hpp"
+
+namespace weft {
+
+using yamux::FrameType;
+
+namespace {
+
+bool cancel_requested(const asio::cancellation_state& cs) {
+  return cs.cancelled() != asio::cancellation_type::none;
+}
+
+Error cancelled(const char* what) { return Error{errc::canceled, std::string("yamux ") + what + " cancelled"}; }
+
+}  // namespace
+
+// A place in the stream's writer FIFO for the lifetime of one write_all or
+// close_write call. Leaving (done, failed or cancelled) passes the turn on.
+class YamuxStream::SendTurn {
+ public:
+  explicit SendTurn(YamuxStream& s) : s_(s) {
+    node_.prev = s_.turn_tail_;
+    if (s_.turn_tail_) s_.turn_tail_->next = &node_; else s_.turn_head_ = &node_;
+    s_.turn_tail_ = &node_;
+    ++s_.turn_count_;
+  }
+  ~SendTurn() {
+    const bool was_head = s_.turn_head_ == &node_;
+    if (node_.prev) node_.prev->next = node_.next; else s_.turn_head_ = node_.next;
+    if (node_.next) node_.next->prev = node_.prev; else s_.turn_tail_ = node_.prev;
+    --s_.turn_count_;
+    if (was_head && s_.turn_head_) s_.turn_q_.notify_all();
+  }
+  SendTurn(const SendTurn&) = delete;
+  SendTurn& operator=(const SendTurn&) = delete;
+
+  bool held() const noexcept { return s_.turn_head_ == &node_; }
+
+ private:
+  YamuxStream& s_;
+  TurnNode node_;
+};
+
+YamuxStream::YamuxStream(std::shared_ptr<YamuxSession> session, std::uint32_t id, bool outbound)
+    : session_(std::move(session)),
+      cfg_(session_->cfg_),
+      id_(id),
+      outbound_(outbound),
+      epoch_start_(std::chrono::steady_clock::now()) {}
+
+YamuxStream::~YamuxStream() = default;
+
+// ---------------------------------------------------------------------------
+// Application side
+
+Task<Result<std::size_t>> YamuxStream::read_some_impl(MutableBytesView buf) {
+  auto self = shared_from_this();
+  auto cs = co_await asio::this_coro::cancellation_state;
+  while (true) {
+    if (reset_) co_return error_;
+    if (!recv_buf_.empty()) {
+      const std::size_t n = recv_buf_.read(buf);
+      update_receive_window();
+      co_return n;
+    }
+    if (fin_received_) {
+      co_return Error{errc::eof, "yamux stream " + std::to_string(id_) + ": the remote closed its write side"};
+    }
+    if (error_.code != errc::ok) co_return error_;
+    // Checked before every wait: a cancellation that arrived while this
+    // operation was not suspended must still end it.
+    if (cancel_requested(cs)) co_return cancelled("read");
+    auto [ec] = co_await read_q_.async_wait(use_tuple);
+    if (ec) co_return cancelled("read");
+  }
+}
+
+Status YamuxStream::writable() const {
+  if (error_.code != errc::ok) return error_;
+  if (fin_sent_) {
+    return Error{errc::closed, "yamux stream " + std::to_string(id_) + ": write after close_write"};
+  }
+  return Status{};
+}
+
+Task<Status> YamuxStream::write_all(BytesView data) {
+  auto self = shared_from_this();
+  WEFT_CO_CHECK(writable());
+  if (data.empty()) co_return Status{};
+  auto cs = co_await asio::this_coro::cancellation_state;
+  SendTurn turn(*this);
+  while (!turn.held()) {
+    WEFT_CO_CHECK(writable());
+    if (cancel_requested(cs)) co_return cancelled("write");
+    auto [ec] = co_await turn_q_.async_wait(use_tuple);
+    if (ec) co_return cancelled("write");
+  }
+  std::size_t done = 0;
+  while (done < data.size()) {
+    WEFT_CO_CHECK(writable());
+    WaitQueue* blocked_on = nullptr;
+    if (send_window_ == 0) {
+      blocked_on = &window_q_;
+    } else if (session_->send_buffer_full()) {
+      blocked_on = &session_->space_q_;
+    }
+    if (blocked_on) {
+      if (cancel_requested(cs)) co_return cancelled("write");
+      auto [ec] = co_await blocked_on->async_wait(use_tuple);
+      if (ec) co_return cancelled("write");
+      continue;
+    }
+    const std::size_t n = std::min<std::uint64_t>(
+        {data.size() - done, send_window_, std::uint64_t{cfg_.max_frame_payload}});
+    session_->queue_data(take_open_flags(), id_, data.subspan(done, n));
+    send_window_ -= n;
+    done += n;
+  }
+  co_return Status{};
+}
+
+Task<Status> YamuxStream::close_write() {
+  auto self = shared_from_this();
+  if (fin_sent_) co_return Status{};
+  if (error_.code != errc::ok) co_return error_;
+  auto cs = co_await asio::this_coro::cancellation_state;
+  SendTurn turn(*this);  // FIN goes after every write queued before us
+  while (!turn.held()) {
+    if (fin_sent_) co_return Status{};
+    if (error_.code != errc::ok) co_return error_;
+    if (cancel_requested(cs)) co_return cancelled("close_write");
+    auto [ec] = co_await turn_q_.async_wait(use_tuple);
+    if (ec) co_return cancelled("close_write");
+  }
+  if (fin_sent_) co_return Status{};
+  if (error_.code != errc::ok) co_return error_;
+  fin_sent_ = true;
+  session_->queue_control(FrameType::window_update, take_open_flags() | yamux::flag::fin, id_, 0);
+  window_q_.notify_all();
+  if (fin_received_) session_->remove_stream(*this);
+  co_return Status{};
+}
+
+void YamuxStream::reset() {
+  if (reset_) return;
+  auto self = shared_from_this();  // remove_stream may drop the session's reference
+  reset_ = true;
+  if (error_.code == errc::ok) {
+    error_ = Error{errc::reset, "yamux stream " + std::to_string(id_) + " was reset locally"};
+  }
+  recv_buf_.release();
+  if (!removed_) {
+    // RST alone, without a pending ACK: a reset is not an acceptance.
+    session_->queue_control(FrameType::window_update, yamux::flag::rst, id_, 0);
+    session_->remove_stream(*this);
+  }
+  wake_all();
+}
+
+std::uint16_t YamuxStream::take_open_flags() {
+  if (!ack_pending_) return 0;
+  ack_pending_ = false;
+  session_->stream_acked_inbound();
+  return yamux::flag::ack;
+}
+
+void YamuxStream::acknowledge() {
+  if (!ack_pending_ || error_.code != errc::ok) return;
+  std::uint32_t delta = 0;
+  if (cfg_.initial_window > recv_window_) {
+    delta = cfg_.initial_window - recv_window_;
+    recv_window_ = cfg_.initial_window;
+    recv_credit_ += delta;
+  }
+  session_->queue_control(FrameType::window_update, take_open_flags(), id_, delta);
+}
+
+// Sends a window update once the application has read at least half the
+// window, doubling the window (auto-tuning, as go-yamux does) when updates
+// are due faster than window_growth_rtt_factor round trips.
+void YamuxStream::update_receive_window() {
+  if (reset_ || removed_ || fin_received_ || error_.code != errc::ok) return;
+  const std::uint64_t consumed =
+      std::uint64_t{recv_window_} - recv_buf_.size() - recv_credit_;
+  if (consumed < recv_window_ / 2) return;
+  std::uint64_t delta = consumed;
+  const auto now = std::chrono::steady_clock::now();
+  const auto rtt = session_->rtt();
+  if (cfg_.window_growth_rtt_factor != 0 && rtt.count() > 0 && recv_window_ < cfg_.max_window &&
+      now - epoch_start_ < rtt * cfg_.window_growth_rtt_factor) {
+    const auto grown = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(std::uint64_t{recv_window_} * 2, cfg_.max_window));
+    delta += grown - recv_window_;
+    recv_window_ = grown;
+  }
+  epoch_start_ = now;
+  recv_credit_ += static_cast<std::uint32_t>(delta);
+  session_->queue_control(FrameType::window_update, take_open_flags(), id_,
+                          static_cast<std::uint32_t>(delta));
+}
+
+void YamuxStream::wake_all() {
+  read_q_.notify_all();
+  turn_q_.notify_all();
+  window_q_.notify_all();
+  // A writer of this stream may wait for session send buffer space.
+  if (turn_count_ != 0) session_->space_q_.notify_all();
+}
+
+// ---------------------------------------------------------------------------
+// Session (reader) side
+
+Status YamuxStream::begin_data(std::uint32_t length) {
+  if (fin_received_ && length > 0) {
+    return Error{errc::protocol_error, "yamux: data after FIN on stream " + std::to_string(id_)};
+  }
+  if (length > recv_credit_) {
+    return Error{errc::protocol_error,
+                 "yamux: data frame of " + std::to_string(length) +
+                     " bytes exceeds the receive window of stream " + std::to_string(id_) + " (" +
+                     std::to_string(recv_credit_) + " bytes left)"};
+  }
+  recv_credit_ -= length;
+  return Status{};
+}
+
+void YamuxStream::on_data(BytesView chunk) {
+  recv_buf_.write(chunk, recv_window_);
+  read_q_.notify_all();
+}
+
+Status YamuxStream::on_window_update(std::uint32_t delta) {
+  if (send_window_ + delta > 0xffffffffu) {
+    return Error{errc::protocol_error,
+                 "yamux: window update of " + std::to_string(delta) + " overflows the send window (" +
+                     std::to_string(send_window_) + ") of stream " + std::to_string(id_)};
+  }
+  send_window_ += delta;
+  if (delta != 0) window_q_.notify_all();
+  return Status{};
+}
+
+void YamuxStream::on_remote_fin() {
+  if (reset_ || removed_ || fin_received_) return;
+  fin_received_ = true;
+  read_q_.notify_all();
+  if (fin_sent_) session_->remove_stream(*this);
+}
+
+void YamuxStream::on_remote_reset() {
+  if (reset_ || removed_) return;
+  reset_ = true;
+  error_ = Error{errc::reset, "yamux stream " + std::to_string(id_) + " was reset by the remote"};
+  recv_buf_.release();
+  session_->remove_stream(*this);
+  wake_all();
+}
+
+void YamuxStream::on_session_failed(const Error& why) {
+  removed_ = true;
+  ack_pending_ = false;
+  awaiting_ack_ = false;
+  if (error_.code == errc::ok) error_ = why;
+  wake_all();
+}
+
+}  // namespace weft

@@ -1,0 +1,124 @@
+// YamuxStream: one logical stream of a YamuxSession, used as a ByteChannel.
+//
+// Runs on the session's strand; call it only from coroutines running there.
+// Unlike other ByteChannels, any number of coroutines may call write_all()
+// concurrently: writes are served in FIFO order and each write's bytes are
+// contiguous on the stream (a write holds the stream's send turn until all
+// its bytes are queued). Reads also allow several concurrent callers; each
+// byte goes to exactly one of them.
+//
+// Every operation completes exactly once: with its result, with
+// errc::canceled when cancelled through Asio per-operation cancellation, with
+// errc::reset after a reset (either side), or with the session's failure.
+// A cancelled read loses no data (it never took any); a write cancelled
+// before any of its bytes were queued sends nothing (one cancelled midway
+// has sent a prefix, and the stream's byte stream holds that prefix).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "core/byte_channel.hpp"
+#include "core/wait_queue.hpp"
+#include "yamux/buffers.hpp"
+#include "yamux/config.hpp"
+#include "yamux/frame.hpp"
+
+namespace weft {
+
+class YamuxSession;
+
+class YamuxStream final : public ByteChannel, public std::enable_shared_from_this<YamuxStream> {
+ public:
+  ~YamuxStream() override;
+
+  std::uint32_t id() const noexcept { return id_; }
+  bool is_outbound() const noexcept { return outbound_; }
+
+  // Queues data as Data frames, waiting for send window and session send
+  // buffer space as needed. Completes once every byte is queued.
+  Task<Status> write_all(BytesView data) override;
+  // Sends FIN after every write queued before it. Idempotent.
+  Task<Status> close_write() override;
+  // Sends RST (unless the stream already ended) and fails local pending and
+  // later operations with errc::reset. Idempotent; never blocks.
+  void reset();
+  void abort() override { reset(); }
+
+  // Received bytes not read yet.
+  std::size_t readable() const noexcept { return recv_buf_.size(); }
+  std::uint32_t receive_window() const noexcept { return recv_window_; }
+  std::uint64_t send_window() const noexcept { return send_window_; }
+  // Writers (write_all / close_write calls) queued for or holding the send turn.
+  std::size_t queued_writers() const noexcept { return turn_count_; }
+  bool write_closed() const noexcept { return fin_sent_; }
+  bool read_closed() const noexcept { return fin_received_; }
+  bool is_reset() const noexcept { return reset_; }
+
+ protected:
+  Task<Result<std::size_t>> read_some_impl(MutableBytesView buf) override;
+
+ private:
+  friend class YamuxSession;
+  class SendTurn;
+  struct TurnNode {
+    TurnNode* prev = nullptr;
+    TurnNode* next = nullptr;
+  };
+
+  YamuxStream(std::shared_ptr<YamuxSession> session, std::uint32_t id, bool outbound);
+
+  // --- called by the session's reader ---
+  // Checks a Data frame header against the stream state and window.
+  Status begin_data(std::uint32_t length);
+  void on_data(BytesView chunk);
+  bool accepting_data() const noexcept { return !reset_ && !removed_ && error_.code == errc::ok; }
+  Status on_window_update(std::uint32_t delta);
+  void on_remote_fin();
+  void on_remote_reset();
+  void on_session_failed(const Error& why);
+  // Inbound stream handed to the application: send the ACK now.
+  void acknowledge();
+
+  Status writable() const;
+  // Flags every first frame we send carries (ACK for an inbound stream).
+  std::uint16_t take_open_flags();
+  void update_receive_window();
+  void wake_all();
+
+  std::shared_ptr<YamuxSession> session_;
+  const YamuxConfig& cfg_;
+  const std::uint32_t id_;
+  const bool outbound_;
+
+  bool ack_pending_ = false;   // inbound: our ACK is not sent yet
+  bool awaiting_ack_ = false;  // outbound: the remote has not ACKed our SYN
+  bool fin_sent_ = false;
+  bool fin_received_ = false;
+  bool reset_ = false;    // RST sent or received: buffered data is dropped
+  bool removed_ = false;  // no longer in the session's stream table
+  Error error_;           // why operations fail; code ok while healthy
+
+  // Receive side. recv_credit_ is what the remote may still send; the bytes
+  // read since the last window update are recv_window_ - buffered - credit.
+  yamux::RingBuffer recv_buf_;
+  std::uint32_t recv_window_ = yamux::kDefaultWindow;
+  std::uint32_t recv_credit_ = yamux::kDefaultWindow;
+  std::chrono::steady_clock::time_point epoch_start_;
+
+  // Send side. Wider than the wire's 32 bits only to detect overflow.
+  std::uint64_t send_window_ = yamux::kDefaultWindow;
+
+  // FIFO of writers; the head holds the send turn. Nodes live in the
+  // writers' coroutine frames, so queueing allocates nothing.
+  TurnNode* turn_head_ = nullptr;
+  TurnNode* turn_tail_ = nullptr;
+  std::size_t turn_count_ = 0;
+
+  WaitQueue read_q_;    // data, FIN, reset or failure arrived
+  WaitQueue turn_q_;    // the send turn moved
+  WaitQueue window_q_;  // send window grew, or reset / failure
+};
+
+}  // namespace weft

@@ -1,0 +1,571 @@
+// A YamuxSession against a hand-driven peer writing raw frames: exact wire
+// behaviour (lazy ACK, SYN window updates, pings, GoAway, windows) and every
+// class of malformed input.
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "yamux_test_util.hpp"
+
+using namespace weft;
+using namespace weft::test;
+using namespace std::chrono_literals;
+using yamux::FrameType;
+namespace flag = weft::yamux::flag;
+
+namespace {
+
+struct RawPeer {
+  RawPeer(Harness& h, bool session_is_client, YamuxConfig cfg = quiet_config(),
+          std::size_t capacity = 8 << 20)
+      : harness(h) {
+    auto [a, b] = make_pipe(capacity);
+    raw = std::move(b);
+    session = YamuxSession::create(h.strand(), std::move(a), session_is_client, cfg);
+    session->start();
+  }
+  ~RawPeer() { harness.shutdown({session}); }
+
+  Task<void> send(const Bytes& b) {
+    auto st = co_await raw->write_all(b);
+    EXPECT_TRUE(st.ok()) << st.error().message();
+  }
+  // Bytes the session wrote that the raw side has not read.
+  std::size_t unread() { return raw->state().buf[1].size(); }
+
+  Harness& harness;
+  std::unique_ptr<PipeEnd> raw;
+  std::shared_ptr<YamuxSession> session;
+};
+
+// Variadic rather than an initializer_list: GCC 12 rejects braced lists
+// inside coroutine lambdas.
+template <typename... Parts>
+Bytes cat(const Parts&... parts) {
+  Bytes all;
+  (append(all, parts), ...);
+  return all;
+}
+
+Bytes syn(std::uint32_t id, std::uint32_t delta = 0) {
+  return frame(FrameType::window_update, flag::syn, id, delta);
+}
+Bytes data(std::uint32_t id, std::string_view s, std::uint16_t flags = 0) {
+  return frame(FrameType::data, flags, id, static_cast<std::uint32_t>(s.size()), as_bytes(s));
+}
+
+// Feeds `input`, expects the session to fail with a protocol error whose
+// detail contains `what`, and GoAway(protocol error) on the wire.
+void expect_protocol_error(Bytes input, std::string_view what, bool session_is_client = false) {
+  Harness h;
+  RawPeer p(h, session_is_client);
+  h.run([&]() -> Task<void> {
+    co_await p.send(input);
+    co_await p.session->wait_closed();
+    EXPECT_EQ(p.session->failure().code, errc::protocol_error);
+    EXPECT_NE(p.session->failure().detail.find(what), std::string::npos)
+        << "detail: " << p.session->failure().detail << "\nwanted: " << what;
+    bool saw_goaway = false;
+    while (true) {
+      auto f = co_await read_frame(*p.raw);
+      if (!f) break;  // EOF after the GoAway
+      if (f->h.frame_type() == FrameType::go_away) {
+        saw_goaway = true;
+        EXPECT_EQ(f->h.length, 1u);
+        EXPECT_EQ(f->h.stream_id, 0u);
+      }
+    }
+    EXPECT_TRUE(saw_goaway);
+  });
+}
+
+}  // namespace
+
+TEST(YamuxMalformed, BadVersion) {
+  Bytes f = syn(1);
+  f[0] = 1;
+  expect_protocol_error(f, "unsupported version 1");
+}
+
+TEST(YamuxMalformed, UnknownType) {
+  Bytes f = frame(FrameType::data, 0, 0, 0);
+  f[1] = 4;
+  expect_protocol_error(f, "unknown frame type 4");
+}
+
+TEST(YamuxMalformed, ShortHeaderThenEof) {
+  Harness h;
+  RawPeer p(h, false);
+  const Bytes partial(3, 0);
+  h.run([&]() -> Task<void> {
+    co_await p.send(partial);
+    CO_ASSERT_OK(co_await p.raw->close_write());
+    co_await p.session->wait_closed();
+    EXPECT_EQ(p.session->failure().code, errc::protocol_error);
+    EXPECT_NE(p.session->failure().detail.find("3 of 12 header bytes"), std::string::npos)
+        << p.session->failure().detail;
+  });
+}
+
+TEST(YamuxMalformed, PayloadCutByEof) {
+  Harness h;
+  RawPeer p(h, false);
+  h.run([&]() -> Task<void> {
+    co_await p.send(cat(syn(1), frame(FrameType::data, 0, 1, 100), Bytes(40, 'x')));
+    CO_ASSERT_OK(co_await p.raw->close_write());
+    co_await p.session->wait_closed();
+    EXPECT_EQ(p.session->failure().code, errc::protocol_error);
+    EXPECT_NE(p.session->failure().detail.find("60 payload bytes missing"), std::string::npos)
+        << p.session->failure().detail;
+  });
+}
+
+TEST(YamuxMalformed, CleanEofEndsSessionAsClosed) {
+  Harness h;
+  RawPeer p(h, false);
+  h.run([&]() -> Task<void> {
+    std::optional<Result<std::shared_ptr<YamuxStream>>> acc;
+    asio::co_spawn(co_await asio::this_coro::executor,
+                   [&]() -> Task<void> { acc = co_await p.session->accept_stream(); },
+                   asio::detached);
+    CO_ASSERT_OK(co_await p.raw->close_write());
+    co_await p.session->wait_closed();
+    EXPECT_EQ(p.session->failure().code, errc::closed);
+    CO_ASSERT_TRUE(co_await eventually([&] { return acc.has_value(); }));
+    EXPECT_EQ(acc->code(), errc::closed);
+  });
+}
+
+TEST(YamuxMalformed, DataBeyondReceiveWindow) {
+  // The header alone is enough: the session must not wait for the payload.
+  expect_protocol_error(cat(syn(1), frame(FrameType::data, 0, 1, 256 * 1024 + 1)),
+                        "exceeds the receive window of stream 1");
+}
+
+TEST(YamuxMalformed, SynWithDataBeyondDefaultWindow) {
+  expect_protocol_error(frame(FrameType::data, flag::syn, 1, 0x7fffffff),
+                        "exceeds the receive window");
+}
+
+TEST(YamuxMalformed, OversizedLengthForAGoneStream) {
+  // Stream 1 is opened and reset by the peer; a later huge frame for it
+  // cannot be a legitimate in-flight frame.
+  expect_protocol_error(cat(syn(1), frame(FrameType::window_update, flag::rst, 1, 0),
+                             frame(FrameType::data, 0, 1, 0xffffffff)),
+                        "exceeds the largest window we grant");
+}
+
+TEST(YamuxMalformed, SynWithOurParity) {
+  expect_protocol_error(syn(2), "SYN for stream 2, an id of our parity");
+  expect_protocol_error(syn(1), "SYN for stream 1, an id of our parity", /*session_is_client=*/true);
+}
+
+TEST(YamuxMalformed, DuplicateAndReusedSyn) {
+  expect_protocol_error(cat(syn(1), syn(1)), "duplicate SYN for open stream 1");
+  expect_protocol_error(cat(syn(5), frame(FrameType::window_update, flag::rst, 5, 0), syn(3)),
+                        "SYN reuses stream id 3");
+}
+
+TEST(YamuxMalformed, FrameForStreamNeverOpened) {
+  expect_protocol_error(data(7, "hi"), "for a stream that was never opened");
+  expect_protocol_error(frame(FrameType::window_update, flag::ack, 9, 0),
+                        "for a stream that was never opened");
+  // Our parity: a stream we never opened either.
+  expect_protocol_error(frame(FrameType::window_update, 0, 4, 10),
+                        "for a stream that was never opened");
+}
+
+TEST(YamuxMalformed, StreamFrameOnStreamZero) {
+  expect_protocol_error(frame(FrameType::window_update, 0, 0, 5), "reserved for the session");
+  expect_protocol_error(frame(FrameType::data, 0, 0, 0), "reserved for the session");
+}
+
+TEST(YamuxMalformed, WindowOverflow) {
+  expect_protocol_error(cat(syn(1), frame(FrameType::window_update, 0, 1, 0xffffffff)),
+                        "overflows the send window");
+}
+
+TEST(YamuxMalformed, DataAfterFin) {
+  expect_protocol_error(cat(frame(FrameType::window_update, flag::syn | flag::fin, 1, 0), data(1, "late")),
+                        "data after FIN on stream 1");
+}
+
+TEST(YamuxMalformed, PingEdgeCases) {
+  expect_protocol_error(frame(FrameType::ping, flag::syn, 3, 1), "not on stream 0");
+  expect_protocol_error(frame(FrameType::ping, 0, 0, 1), "exactly one of SYN and ACK");
+  expect_protocol_error(frame(FrameType::ping, flag::syn | flag::ack, 0, 1),
+                        "exactly one of SYN and ACK");
+}
+
+TEST(YamuxMalformed, GoAwayEdgeCases) {
+  expect_protocol_error(frame(FrameType::go_away, 0, 1, 0), "not on stream 0");
+  expect_protocol_error(frame(FrameType::go_away, 0, 0, 9), "GoAway with unknown code 9");
+}
+
+TEST(YamuxMalformed, RemoteGoAwayWithErrorEndsSession) {
+  for (std::uint32_t code : {1u, 2u}) {
+    Harness h;
+    RawPeer p(h, false);
+    h.run([&]() -> Task<void> {
+      co_await p.send(frame(FrameType::go_away, 0, 0, code));
+      co_await p.session->wait_closed();
+      EXPECT_EQ(p.session->failure().code, code == 1 ? errc::protocol_error : errc::reset);
+      // We do not answer a GoAway with another one.
+      auto f = co_await read_frame(*p.raw);
+      EXPECT_EQ(f.code(), errc::eof);
+    });
+  }
+}
+
+TEST(YamuxWire, InboundStreamIsAckedLazilyOnAccept) {
+  Harness h;
+  RawPeer p(h, false);
+  h.run([&]() -> Task<void> {
+    co_await p.send(cat(syn(1), data(1, "hi")));
+    co_await delay(5ms);
+    EXPECT_EQ(p.unread(), 0u);  // no ACK before the application accepts
+    auto s = co_await p.session->accept_stream();
+    CO_ASSERT_OK(s);
+    auto ack = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(ack);
+    EXPECT_EQ(ack->h.frame_type(), FrameType::window_update);
+    EXPECT_EQ(ack->h.flags, flag::ack);
+    EXPECT_EQ(ack->h.stream_id, 1u);
+    EXPECT_EQ(ack->h.length, 0u);
+    Bytes two(2);
+    CO_ASSERT_OK(co_await (*s)->read_exact(two));
+    EXPECT_EQ(as_string_view(two), "hi");
+    CO_ASSERT_OK(co_await (*s)->write_all(as_bytes("yo")));
+    auto d = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(d);
+    EXPECT_EQ(d->h.frame_type(), FrameType::data);
+    EXPECT_EQ(d->h.flags, 0);  // the ACK went out once, never again
+    EXPECT_EQ(as_string_view(d->payload), "yo");
+    CO_ASSERT_OK(co_await (*s)->close_write());
+    auto fin = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(fin);
+    EXPECT_EQ(fin->h.frame_type(), FrameType::window_update);
+    EXPECT_EQ(fin->h.flags, flag::fin);
+  });
+}
+
+TEST(YamuxWire, AckCarriesLargerInitialWindow) {
+  Harness h;
+  YamuxConfig cfg = quiet_config();
+  cfg.initial_window = 1 << 20;
+  RawPeer p(h, false, cfg);
+  h.run([&]() -> Task<void> {
+    co_await p.send(syn(1));
+    CO_ASSERT_OK(co_await p.session->accept_stream());
+    auto ack = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(ack);
+    EXPECT_EQ(ack->h.flags, flag::ack);
+    EXPECT_EQ(ack->h.length, (1u << 20) - 256 * 1024);
+    // The peer may now send the whole 1 MiB in one frame.
+    Bytes big = pattern(1 << 20, 1);
+    co_await p.send(cat(frame(FrameType::data, 0, 1, 1 << 20), big));
+    EXPECT_TRUE(p.session->is_open());
+  });
+}
+
+TEST(YamuxWire, OutboundStreamOpensWithSynWindowUpdate) {
+  Harness h;
+  RawPeer p(h, true);
+  h.run([&]() -> Task<void> {
+    auto s = co_await p.session->open_stream();
+    CO_ASSERT_OK(s);
+    auto f = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(f);
+    EXPECT_EQ(f->h.frame_type(), FrameType::window_update);
+    EXPECT_EQ(f->h.flags, flag::syn);
+    EXPECT_EQ(f->h.stream_id, 1u);
+    EXPECT_EQ(f->h.length, 0u);
+    CO_ASSERT_OK(co_await (*s)->write_all(as_bytes("x")));
+    auto d = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(d);
+    EXPECT_EQ(d->h.flags, 0);
+    // The peer's ACK is taken without any answer.
+    co_await p.send(frame(FrameType::window_update, flag::ack, 1, 0));
+    co_await delay(5ms);
+    EXPECT_EQ(p.unread(), 0u);
+    EXPECT_TRUE(p.session->is_open());
+  });
+}
+
+TEST(YamuxWire, SendWindowIsRespectedAndLargeIncrementsAccepted) {
+  Harness h;
+  RawPeer p(h, true);
+  h.run([&]() -> Task<void> {
+    auto ex = co_await asio::this_coro::executor;
+    auto s = *(co_await p.session->open_stream());
+    CO_ASSERT_OK(co_await read_frame(*p.raw));  // SYN
+    const Bytes payload = pattern(300 * 1024, 2);
+    std::optional<Status> w;
+    asio::co_spawn(ex, [&]() -> Task<void> { w = co_await s->write_all(payload); }, asio::detached);
+    std::size_t got = 0;
+    Bytes received;
+    while (got < 256 * 1024) {
+      auto f = co_await read_frame(*p.raw);
+      CO_ASSERT_OK(f);
+      EXPECT_LE(f->h.length, 256u * 1024);
+      got += f->payload.size();
+      append(received, f->payload);
+    }
+    EXPECT_EQ(got, 256u * 1024);
+    co_await delay(5ms);
+    EXPECT_EQ(p.unread(), 0u);  // window exhausted: nothing more
+    EXPECT_FALSE(w.has_value());
+    // A js-style jump straight to a 16 MiB window.
+    co_await p.send(frame(FrameType::window_update, flag::ack, 1, 16 * 1024 * 1024 - 256 * 1024));
+    while (got < payload.size()) {
+      auto f = co_await read_frame(*p.raw);
+      CO_ASSERT_OK(f);
+      got += f->payload.size();
+      append(received, f->payload);
+    }
+    CO_ASSERT_TRUE(co_await eventually([&] { return w.has_value(); }));
+    EXPECT_TRUE(w->ok());
+    EXPECT_TRUE(received == payload);
+    // 4 MiB more goes out without further window updates, in frames of at
+    // most max_frame_payload.
+    CO_ASSERT_OK(co_await s->write_all(pattern(4 << 20, 3)));
+    std::size_t more = 0;
+    while (more < (4u << 20)) {
+      auto f = co_await read_frame(*p.raw);
+      CO_ASSERT_OK(f);
+      EXPECT_LE(f->h.length, 256u * 1024);
+      more += f->payload.size();
+    }
+  });
+}
+
+TEST(YamuxWire, WindowUpdateAfterHalfTheWindowIsRead) {
+  Harness h;
+  YamuxConfig cfg = quiet_config();
+  cfg.window_growth_rtt_factor = 0;
+  RawPeer p(h, false, cfg);
+  h.run([&]() -> Task<void> {
+    co_await p.send(cat(syn(1), frame(FrameType::data, 0, 1, 256 * 1024), pattern(256 * 1024, 4)));
+    auto s = *(co_await p.session->accept_stream());
+    CO_ASSERT_OK(co_await read_frame(*p.raw));  // ACK
+    Bytes buf(100 * 1024);
+    CO_ASSERT_OK(co_await s->read_exact(buf));
+    co_await delay(2ms);
+    EXPECT_EQ(p.unread(), 0u);  // 100 KiB read: less than half, no update yet
+    CO_ASSERT_OK(co_await s->read_exact(BytesView(buf).first(28 * 1024) .size() ? MutableBytesView(buf).first(28 * 1024) : MutableBytesView(buf)));
+    auto wu = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(wu);
+    EXPECT_EQ(wu->h.frame_type(), FrameType::window_update);
+    EXPECT_EQ(wu->h.flags, 0);
+    EXPECT_EQ(wu->h.length, 128u * 1024);
+  });
+}
+
+TEST(YamuxWire, PingsAreAnsweredAndStrayPongsIgnored) {
+  Harness h;
+  RawPeer p(h, false);
+  h.run([&]() -> Task<void> {
+    co_await p.send(frame(FrameType::ping, flag::syn, 0, 0xdeadbeef));
+    auto f = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(f);
+    EXPECT_EQ(f->h.frame_type(), FrameType::ping);
+    EXPECT_EQ(f->h.flags, flag::ack);
+    EXPECT_EQ(f->h.stream_id, 0u);
+    EXPECT_EQ(f->h.length, 0xdeadbeefu);
+    co_await p.send(frame(FrameType::ping, flag::ack, 0, 77));  // never asked for
+    co_await delay(5ms);
+    EXPECT_TRUE(p.session->is_open());
+    EXPECT_EQ(p.unread(), 0u);
+  });
+}
+
+TEST(YamuxWire, InitialPingAndPingApi) {
+  Harness h;
+  YamuxConfig cfg = quiet_config();
+  cfg.initial_ping = true;
+  RawPeer p(h, true, cfg);
+  h.run([&]() -> Task<void> {
+    auto first = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(first);
+    EXPECT_EQ(first->h.frame_type(), FrameType::ping);
+    EXPECT_EQ(first->h.flags, flag::syn);
+    co_await p.send(frame(FrameType::ping, flag::ack, 0, first->h.length));
+    CO_ASSERT_TRUE(co_await eventually([&] { return p.session->rtt().count() > 0; }));
+
+    std::optional<Result<std::chrono::nanoseconds>> r;
+    asio::co_spawn(co_await asio::this_coro::executor,
+                   [&]() -> Task<void> { r = co_await p.session->ping(); }, asio::detached);
+    auto q = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(q);
+    EXPECT_EQ(q->h.flags, flag::syn);
+    co_await p.send(frame(FrameType::ping, flag::ack, 0, q->h.length + 1));  // wrong id: ignored
+    co_await delay(2ms);
+    EXPECT_FALSE(r.has_value());
+    co_await p.send(frame(FrameType::ping, flag::ack, 0, q->h.length));
+    CO_ASSERT_TRUE(co_await eventually([&] { return r.has_value(); }));
+    EXPECT_TRUE(r->ok());
+
+    // A cancelled ping completes with canceled and leaves the session up.
+    asio::cancellation_signal sig;
+    std::optional<Result<std::chrono::nanoseconds>> rc;
+    asio::co_spawn(co_await asio::this_coro::executor,
+                   [&]() -> Task<void> { rc = co_await p.session->ping(); },
+                   asio::bind_cancellation_slot(sig.slot(), asio::detached));
+    CO_ASSERT_OK(co_await read_frame(*p.raw));
+    sig.emit(asio::cancellation_type::terminal);
+    CO_ASSERT_TRUE(co_await eventually([&] { return rc.has_value(); }));
+    EXPECT_EQ(rc->code(), errc::canceled);
+    EXPECT_TRUE(p.session->is_open());
+  });
+}
+
+TEST(YamuxWire, TooManyPingsInFlight) {
+  Harness h;
+  YamuxConfig cfg = quiet_config();
+  cfg.max_pending_pings = 2;
+  RawPeer p(h, true, cfg);
+  h.run([&]() -> Task<void> {
+    auto ex = co_await asio::this_coro::executor;
+    int done = 0;
+    for (int i = 0; i < 2; ++i) {
+      asio::co_spawn(ex, [&]() -> Task<void> { (void)co_await p.session->ping(); ++done; },
+                     asio::detached);
+    }
+    co_await delay(2ms);
+    auto third = co_await p.session->ping();
+    EXPECT_EQ(third.code(), errc::limit_exceeded);
+    EXPECT_EQ(done, 0);
+  });
+}
+
+TEST(YamuxKeepalive, MissingPongFailsSessionWithTimeout) {
+  Harness h;
+  YamuxConfig cfg = quiet_config();
+  cfg.keepalive_interval = 20ms;
+  cfg.keepalive_timeout = 50ms;
+  RawPeer p(h, true, cfg);
+  h.run([&]() -> Task<void> {
+    std::optional<Result<std::shared_ptr<YamuxStream>>> acc;
+    asio::co_spawn(co_await asio::this_coro::executor,
+                   [&]() -> Task<void> { acc = co_await p.session->accept_stream(); },
+                   asio::detached);
+    const auto t0 = std::chrono::steady_clock::now();
+    co_await p.session->wait_closed();
+    const auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_EQ(p.session->failure().code, errc::timed_out);
+    EXPECT_GE(took, 60ms);
+    EXPECT_LT(took, 2s);
+    CO_ASSERT_TRUE(co_await eventually([&] { return acc.has_value(); }));
+    EXPECT_EQ(acc->code(), errc::timed_out);
+  });
+}
+
+TEST(YamuxKeepalive, AnsweredPingsKeepGoing) {
+  Harness h;
+  YamuxConfig cfg = quiet_config();
+  cfg.keepalive_interval = 10ms;
+  cfg.keepalive_timeout = 100ms;
+  RawPeer p(h, true, cfg);
+  h.run([&]() -> Task<void> {
+    int pings = 0;
+    const auto until = std::chrono::steady_clock::now() + 250ms;
+    while (std::chrono::steady_clock::now() < until) {
+      auto f = co_await read_frame(*p.raw);
+      CO_ASSERT_OK(f);
+      EXPECT_EQ(f->h.frame_type(), FrameType::ping);
+      EXPECT_EQ(f->h.flags, flag::syn);
+      ++pings;
+      co_await p.send(frame(FrameType::ping, flag::ack, 0, f->h.length));
+    }
+    EXPECT_GE(pings, 5);
+    EXPECT_TRUE(p.session->is_open());
+  });
+}
+
+TEST(YamuxWire, RemoteGoAwayStopsNewStreamsOnly) {
+  Harness h;
+  RawPeer p(h, true);
+  h.run([&]() -> Task<void> {
+    co_await p.send(cat(syn(2), data(2, "a")));
+    auto s = co_await p.session->accept_stream();
+    CO_ASSERT_OK(s);
+    CO_ASSERT_OK(co_await read_frame(*p.raw));  // ACK
+    co_await p.send(frame(FrameType::go_away, 0, 0, 0));
+    CO_ASSERT_TRUE(co_await eventually([&] { return p.session->remote_went_away(); }));
+    auto o = co_await p.session->open_stream();
+    EXPECT_EQ(o.code(), errc::closed);
+    EXPECT_TRUE(p.session->is_open());
+    co_await p.send(data(2, "b", flag::fin));
+    auto all = co_await read_to_end(**s);
+    CO_ASSERT_OK(all);
+    EXPECT_EQ(as_string_view(*all), "ab");
+    CO_ASSERT_OK(co_await (*s)->write_all(as_bytes("c")));
+    auto f = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(f);
+    EXPECT_EQ(as_string_view(f->payload), "c");
+  });
+}
+
+TEST(YamuxWire, RefusedStreamIsResetAndItsFramesDropped) {
+  Harness h;
+  YamuxConfig cfg = quiet_config();
+  cfg.max_streams = 1;
+  RawPeer p(h, false, cfg);
+  h.run([&]() -> Task<void> {
+    co_await p.send(cat(syn(1), syn(3), data(3, "dropped")));
+    auto rst = co_await read_frame(*p.raw);
+    CO_ASSERT_OK(rst);
+    EXPECT_EQ(rst->h.frame_type(), FrameType::window_update);
+    EXPECT_EQ(rst->h.flags, flag::rst);
+    EXPECT_EQ(rst->h.stream_id, 3u);
+    co_await p.send(cat(data(3, "more"), frame(FrameType::window_update, 0, 3, 10), data(1, "ok")));
+    auto s = co_await p.session->accept_stream();
+    CO_ASSERT_OK(s);
+    Bytes two(2);
+    CO_ASSERT_OK(co_await (*s)->read_exact(two));
+    EXPECT_EQ(as_string_view(two), "ok");
+    EXPECT_TRUE(p.session->is_open());
+    EXPECT_EQ(p.session->stats().streams_refused, 1u);
+  });
+}
+
+TEST(YamuxWire, PeerThatDoesNotReadCannotGrowOurQueue) {
+  Harness h;
+  RawPeer p(h, false, quiet_config(), 64 * 1024);
+  h.run([&]() -> Task<void> {
+    // Pings whose pongs pile up because the peer never reads them.
+    Bytes flood;
+    for (std::uint32_t i = 0; i < 200000; ++i) append(flood, frame(FrameType::ping, flag::syn, 0, i));
+    asio::co_spawn(co_await asio::this_coro::executor,
+                   [&]() -> Task<void> { (void)co_await p.raw->write_all(flood); }, asio::detached);
+    co_await p.session->wait_closed();
+    EXPECT_EQ(p.session->failure().code, errc::limit_exceeded);
+  });
+}
+
+TEST(YamuxWire, DataSplitAcrossReadsAndManyFramesPerRead) {
+  Harness h;
+  YamuxConfig cfg = quiet_config();
+  cfg.read_buffer_size = 4096;  // frames straddle reads
+  RawPeer p(h, false, cfg);
+  h.run([&]() -> Task<void> {
+    Bytes wire = syn(1);
+    Bytes want;
+    for (int i = 0; i < 200; ++i) {
+      Bytes chunk = pattern(static_cast<std::size_t>(i * 37 % 1500), static_cast<std::uint32_t>(i));
+      append(wire, frame(FrameType::data, 0, 1, static_cast<std::uint32_t>(chunk.size()), chunk));
+      append(want, chunk);
+    }
+    append(wire, frame(FrameType::data, flag::fin, 1, 0));
+    // Feed in odd-sized pieces.
+    for (std::size_t off = 0; off < wire.size(); off += 1001) {
+      co_await p.send(Bytes(wire.begin() + static_cast<std::ptrdiff_t>(off),
+                            wire.begin() + static_cast<std::ptrdiff_t>(std::min(wire.size(), off + 1001))));
+    }
+    auto s = co_await p.session->accept_stream();
+    CO_ASSERT_OK(s);
+    auto got = co_await read_to_end(**s, 333);
+    CO_ASSERT_OK(got);
+    EXPECT_TRUE(*got == want);
+  });
+}
