@@ -253,6 +253,8 @@ Status Identity::save(const std::string& path) const {
   return st;
 }
 
-std::array<std::uint8_t, 64> Identity::sign(BytesView msg) const { return ed25519_sign(keys_, msg); }
+std::array<std::uint8_t, 64> Identity::sign(BytesView msg) const {
+  return ed25519_sign(keys_, msg);
+}
 
 }  // namespace weft::crypto

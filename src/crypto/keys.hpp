@@ -100,8 +100,11 @@ class Identity {
 
 }  // namespace weft::crypto
 
+// The key types are used throughout weft; the crypto namespace is only
+// where they are implemented.
 namespace weft {
 using crypto::Identity;
 using crypto::KeyType;
+using crypto::peer_id_from_public_key;
 using crypto::PublicKey;
 }  // namespace weft

@@ -438,10 +438,9 @@ Result<Multiaddr> Multiaddr::parse(std::string_view text) {
     }
     varint::encode(static_cast<std::uint64_t>(p->proto), out);
     if (p->kind == Kind::none) continue;
-    if (pos > text.size()) return fail("missing value for " + quoted(p->name));
+    if (pos > text.size()) return fail("missing value for " + quoted(name));
     const std::string_view value = next_segment();
-    if (value.empty() && p->kind != Kind::none)
-      return fail("empty value for " + quoted(p->name));
+    if (value.empty()) return fail("empty value for " + quoted(name));
     WEFT_CHECK(value_from_text(*p, value, out));
   }
   return Multiaddr(std::move(out));

@@ -1,10 +1,12 @@
 #include "node/connection.hpp"
 
 #include "core/log.hpp"
+#include "core/spawn.hpp"
 #include "mss/multistream.hpp"
 #include "net/tcp_channel.hpp"
 #include "node/node.hpp"
 #include "noise/noise.hpp"
+#include "protocols/ping.hpp"
 
 namespace weft {
 
@@ -38,6 +40,37 @@ Task<Status> Connection::wait_open() {
     if (auto ec = co_await state_changed_.wait())
       co_return Error{errc::canceled, "waiting for the connection was cancelled"};
   }
+}
+
+Task<Result<std::shared_ptr<Connection>>> Connection::opened() {
+  auto self = shared_from_this();
+  WEFT_CO_CHECK(co_await wait_open());
+  co_return self;
+}
+
+Task<Result<std::chrono::nanoseconds>> Connection::ping(std::chrono::milliseconds timeout) {
+  auto self = shared_from_this();
+  std::vector<std::string> protos{std::string(ping::kProtocol)};
+  WEFT_CO_TRY(auto s, co_await open_stream(std::move(protos)));
+  // A fresh timer per ping: on timeout the stream is reset, which fails the
+  // pending read; no timer is ever reused after it fired.
+  bool timed_out = false;
+  asio::steady_timer timer(strand_, timeout);
+  timer.async_wait([&timed_out, weak = std::weak_ptr<YamuxStream>(s.channel)](std::error_code ec) {
+    if (ec) return;
+    timed_out = true;
+    if (auto st = weak.lock()) st->reset();
+  });
+  auto rtt = co_await ping::ping_once(*s.channel);
+  timer.cancel();
+  if (timed_out)
+    co_return Error{errc::timed_out, "ping: no reply within " + std::to_string(timeout.count()) + " ms"};
+  if (!rtt) {
+    s.channel->reset();
+    co_return std::move(rtt).error();
+  }
+  (void)co_await s.channel->close_write();
+  co_return *rtt;
 }
 
 Task<Result<identify::Info>> Connection::wait_identified() {
@@ -85,6 +118,10 @@ void Connection::abort(Error why) {
   state_changed_.notify_all();
 }
 
+namespace {
+Task<void> close_session(std::shared_ptr<YamuxSession> session) { (void)co_await session->close(); }
+}  // namespace
+
 void Connection::shutdown(Error why) {
   if (state_ != State::open) {
     abort(std::move(why));
@@ -92,9 +129,7 @@ void Connection::shutdown(Error why) {
   }
   fail(std::move(why));
   set_state(State::closing);
-  asio::co_spawn(strand_, [self = shared_from_this()]() -> Task<void> {
-    (void)co_await self->session_->close();
-  }, asio::detached);
+  spawn_detached(strand_, close_session(session_), "connection close");
 }
 
 Task<Result<std::unique_ptr<TcpChannel>>> Connection::connect(const Multiaddr& addr) {
@@ -143,9 +178,13 @@ Task<Status> Connection::upgrade(std::unique_ptr<TcpChannel> raw,
   mss::Config mss_config{limits.multistream_max_message_size};
   const bool initiator = dir_ == Direction::outbound;
 
+  // (No co_await inside ?: here: GCC 12 miscompiles the temporaries.)
   const std::vector<std::string> security{std::string(kNoise)};
-  auto sec = initiator ? co_await mss::select(*raw, security, mss_config)
-                       : co_await mss::handle(*raw, [](std::string_view p) { return p == kNoise; }, mss_config);
+  Result<std::string> sec;
+  if (initiator)
+    sec = co_await mss::select(*raw, security, mss_config);
+  else
+    sec = co_await mss::handle(*raw, [](std::string_view p) { return p == kNoise; }, mss_config);
   if (!sec) co_return std::move(sec).error();
 
   NoiseConfig noise_config;
@@ -156,9 +195,12 @@ Task<Status> Connection::upgrade(std::unique_ptr<TcpChannel> raw,
   remote_peer_ = secured.remote_peer;
   if (secured.early_muxer.empty()) {
     const std::vector<std::string> muxers{std::string(kYamux)};
-    auto mux = initiator ? co_await mss::select(*secured.channel, muxers, mss_config)
-                         : co_await mss::handle(*secured.channel,
-                                                [](std::string_view p) { return p == kYamux; }, mss_config);
+    Result<std::string> mux;
+    if (initiator)
+      mux = co_await mss::select(*secured.channel, muxers, mss_config);
+    else
+      mux = co_await mss::handle(*secured.channel, [](std::string_view p) { return p == kYamux; },
+                                 mss_config);
     if (!mux) co_return std::move(mux).error();
   } else if (secured.early_muxer != kYamux) {
     co_return Error{errc::unsupported, "muxer " + secured.early_muxer + " agreed in Noise is not supported"};
@@ -199,8 +241,8 @@ Task<void> Connection::run(std::unique_ptr<TcpChannel> raw, Multiaddr dial_addr)
     ++node_.connections_opened_;
     set_state(State::open);
     WEFT_LOG(debug, "connection " + std::to_string(id_) + " open to " + remote_peer_.to_string());
-    asio::co_spawn(strand_, accept_streams(), asio::detached);
-    asio::co_spawn(strand_, identify_remote(), asio::detached);
+    spawn_detached(strand_, accept_streams(), "stream acceptor");
+    spawn_detached(strand_, identify_remote(), "identify");
     co_await session_->wait_closed();
     fail(session_->failure().code != errc::ok ? session_->failure() : Error{errc::closed, "connection closed"});
   } else {
@@ -225,7 +267,7 @@ Task<void> Connection::accept_streams() {
       (*stream)->reset();  // stopping: no new streams
       continue;
     }
-    asio::co_spawn(strand_, serve_stream(std::move(*stream)), asio::detached);
+    spawn_detached(strand_, serve_stream(std::move(*stream)), "stream handler");
   }
 }
 
@@ -258,15 +300,20 @@ Task<void> Connection::serve_stream(std::shared_ptr<YamuxStream> stream) {
         mss::Config{limits.multistream_max_message_size});
   }
   if (!proto) {
+    WEFT_LOG(debug, "inbound stream negotiation failed: " + proto.error().message());
     stream->reset();
     co_return;
   }
+  WEFT_LOG(trace, "inbound stream speaks " + *proto);
   auto handler = node_.handler_for(*proto);
   if (!handler) {
     stream->reset();
     co_return;
   }
-  co_await (*handler)(Stream{stream, self, *proto});
+  // The handler's task is created outside the co_await expression: GCC 12
+  // mishandles non-trivial temporaries inside co_await operands.
+  auto handling = (*handler)(Stream{stream, self, *proto});
+  co_await std::move(handling);
 }
 
 Task<Result<Stream>> Connection::open_stream(std::vector<std::string> protocols) {
@@ -274,6 +321,7 @@ Task<Result<Stream>> Connection::open_stream(std::vector<std::string> protocols)
   if (node_.connections_.halted()) co_return Error{errc::stopped, "the node is stopping: no new streams"};
   if (state_ != State::open) co_return Error{errc::closed, "the connection is not open"};
   WEFT_CO_TRY(auto stream, co_await session_->open_stream());
+  WEFT_LOG(trace, "outbound stream opened, proposing " + protocols.front());
   const auto& limits = node_.config().limits;
   Result<std::string> proto = Error{errc::timed_out};
   {
@@ -291,7 +339,9 @@ Task<void> Connection::identify_remote() {
   auto self = shared_from_this();
   const auto& limits = node_.config().limits;
   Result<identify::Info> result = Error{errc::timed_out, "identify timed out"};
-  auto opened = co_await open_stream({std::string(identify::kProtocol)});
+  // (A braced list inside a co_await expression trips a GCC 12 coroutine bug.)
+  std::vector<std::string> protos{std::string(identify::kProtocol)};
+  auto opened = co_await open_stream(std::move(protos));
   if (!opened) {
     result = std::move(opened).error();
   } else {

@@ -41,17 +41,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Direction direction() const { return dir_; }
   const Strand& strand() const { return strand_; }
 
-  // --- strand only -----------------------------------------------------------
-  State state() const { return state_; }
+  // Set once during the handshake, before the connection is reported open;
+  // readable from any thread once dial() returned it or a handler got it.
   const PeerId& remote_peer() const { return remote_peer_; }
   const Multiaddr& remote_addr() const { return remote_addr_; }
   const Multiaddr& local_addr() const { return local_addr_; }
+
+  // --- strand only -----------------------------------------------------------
+  State state() const { return state_; }
   const std::shared_ptr<YamuxSession>& session() const { return session_; }
   // Why the connection failed or closed (errc::ok while healthy).
   const Error& failure() const { return failure_; }
 
   // Waits until the connection is open (ok) or has failed (its error).
   Task<Status> wait_open();
+  // The same, returning the connection itself (what Node::dial reports).
+  Task<Result<std::shared_ptr<Connection>>> opened();
+  // One ping round trip on a new stream, bounded by `timeout`.
+  Task<Result<std::chrono::nanoseconds>> ping(std::chrono::milliseconds timeout);
   // Waits until the remote's identify message arrived (or identify failed).
   Task<Result<identify::Info>> wait_identified();
 

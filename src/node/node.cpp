@@ -1,6 +1,7 @@
 #include "node/node.hpp"
 
 #include "core/log.hpp"
+#include "core/spawn.hpp"
 #include "net/tcp_channel.hpp"
 #include "protocols/echo.hpp"
 #include "protocols/ping.hpp"
@@ -14,16 +15,7 @@ constexpr std::chrono::milliseconds kAbortMargin{2000};
 
 // Completion for detached coroutines: nothing may escape a node thread.
 auto log_exception(const char* what) {
-  return [what](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      WEFT_LOG(error, std::string(what) + ": unexpected exception: " + ex.what());
-    } catch (...) {
-      WEFT_LOG(error, std::string(what) + ": unexpected exception");
-    }
-  };
+  return [what](std::exception_ptr e) { log_escaped_exception(what, e); };
 }
 
 }  // namespace
@@ -233,52 +225,23 @@ Task<Result<std::shared_ptr<Connection>>> Node::dial(Multiaddr addr) {
                    log_exception("connection")(e);
                    if (e) connections_.remove(conn);
                  });
-  co_return co_await run_on(conn, [conn]() -> Task<Result<std::shared_ptr<Connection>>> {
-    auto st = co_await conn->wait_open();
-    if (!st) co_return std::move(st).error();
-    co_return conn;
-  });
+  co_return co_await run_on(conn, conn->opened());
 }
 
 Task<Result<Stream>> Node::open_stream(std::shared_ptr<Connection> conn, std::vector<std::string> protocols) {
   if (!conn) co_return Error{errc::invalid_argument, "no connection"};
   if (protocols.empty()) co_return Error{errc::invalid_argument, "no protocol given"};
-  co_return co_await run_on(conn, [conn, protocols = std::move(protocols)]() -> Task<Result<Stream>> {
-    co_return co_await conn->open_stream(protocols);
-  });
+  co_return co_await run_on(conn, conn->open_stream(std::move(protocols)));
 }
 
 Task<Result<std::chrono::nanoseconds>> Node::ping(std::shared_ptr<Connection> conn) {
   if (!conn) co_return Error{errc::invalid_argument, "no connection"};
-  const auto timeout = config_.limits.ping_timeout;
-  co_return co_await run_on(conn, [conn, timeout]() -> Task<Result<std::chrono::nanoseconds>> {
-    WEFT_CO_TRY(auto s, co_await conn->open_stream({std::string(ping::kProtocol)}));
-    // A fresh timer per ping: on timeout the stream is reset, which fails
-    // the pending read; no timer is ever reused after it fired.
-    bool timed_out = false;
-    asio::steady_timer timer(conn->strand(), timeout);
-    timer.async_wait([&timed_out, weak = std::weak_ptr<YamuxStream>(s.channel)](std::error_code ec) {
-      if (ec) return;
-      timed_out = true;
-      if (auto st = weak.lock()) st->reset();
-    });
-    auto rtt = co_await ping::ping_once(*s.channel);
-    timer.cancel();
-    if (timed_out) co_return Error{errc::timed_out, "ping: no reply within " + std::to_string(timeout.count()) + " ms"};
-    if (!rtt) {
-      s.channel->reset();
-      co_return std::move(rtt).error();
-    }
-    (void)co_await s.channel->close_write();
-    co_return *rtt;
-  });
+  co_return co_await run_on(conn, conn->ping(config_.limits.ping_timeout));
 }
 
 Task<Result<identify::Info>> Node::identify(std::shared_ptr<Connection> conn) {
   if (!conn) co_return Error{errc::invalid_argument, "no connection"};
-  co_return co_await run_on(conn, [conn]() -> Task<Result<identify::Info>> {
-    co_return co_await conn->wait_identified();
-  });
+  co_return co_await run_on(conn, conn->wait_identified());
 }
 
 NodeStats Node::stats() const {

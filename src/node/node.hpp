@@ -72,10 +72,13 @@ class Node {
   // The remote's identify information (waits for the exchange to finish).
   Task<Result<identify::Info>> identify(std::shared_ptr<Connection> conn);
 
-  // Runs `fn` (a coroutine function) on the connection's strand; returns its result.
-  template <typename F>
-  auto run_on(const std::shared_ptr<Connection>& conn, F fn) {
-    return asio::co_spawn(conn->strand(), std::move(fn), asio::use_awaitable);
+  // Runs `task` on the connection's strand and returns its result to the
+  // caller's executor. Pass a coroutine whose inputs are its parameters (a
+  // member or free coroutine function), not a capturing lambda: GCC 12 does
+  // not keep a lambda coroutine's captures alive reliably.
+  template <typename T>
+  Task<T> run_on(const std::shared_ptr<Connection>& conn, Task<T> task) {
+    return asio::co_spawn(conn->strand(), std::move(task), asio::use_awaitable);
   }
 
   // Every connection the node has right now, in any state.

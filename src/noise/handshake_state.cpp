@@ -11,7 +11,7 @@ CipherState::CipherState(const Key& key) : aead_(std::make_unique<crypto::ChaCha
 
 Status CipherState::encrypt_with_ad(BytesView ad, BytesView in, MutableBytesView out) {
   if (!aead_) {
-    if (out.data() != in.data()) std::memmove(out.data(), in.data(), in.size());
+    if (!in.empty() && out.data() != in.data()) std::memmove(out.data(), in.data(), in.size());
     return {};
   }
   if (n_ == kReservedNonce)
@@ -23,7 +23,7 @@ Status CipherState::encrypt_with_ad(BytesView ad, BytesView in, MutableBytesView
 
 Status CipherState::decrypt_with_ad(BytesView ad, BytesView in, MutableBytesView out) {
   if (!aead_) {
-    if (out.data() != in.data()) std::memmove(out.data(), in.data(), in.size());
+    if (!in.empty() && out.data() != in.data()) std::memmove(out.data(), in.data(), in.size());
     return {};
   }
   if (n_ == kReservedNonce)
@@ -123,13 +123,11 @@ Status XXHandshake::write_message(BytesView payload, Bytes& out) {
     append(out, e_->public_key);
     ss_.mix_hash(e_->public_key);
   }
-  if (step_ == 1) {
-    WEFT_CHECK(dh_mix(*e_, re_));                                    // ee
-    if (auto st = ss_.encrypt_and_hash(s_.public_key, out); !st) return fail(st.error());  // s
-    WEFT_CHECK(dh_mix(s_, re_));                                     // es (responder side)
-  } else if (step_ == 2) {
-    if (auto st = ss_.encrypt_and_hash(s_.public_key, out); !st) return fail(st.error());  // s
-    WEFT_CHECK(dh_mix(s_, re_));                                     // se (initiator side)
+  if (step_ == 1) WEFT_CHECK(dh_mix(*e_, re_));  // ee
+  if (step_ == 1 || step_ == 2) {
+    // s, then es (message 2) or se (message 3): our static, their ephemeral.
+    if (auto st = ss_.encrypt_and_hash(s_.public_key, out); !st) return fail(st.error());
+    WEFT_CHECK(dh_mix(s_, re_));
   }
   if (auto st = ss_.encrypt_and_hash(payload, out); !st) return fail(st.error());
   ++step_;

@@ -145,8 +145,7 @@ Task<Result<Outcome>> run_handshake(ByteChannel& raw, const Identity& local, boo
 
 Task<Result<SecureConnection>> noise_handshake(std::unique_ptr<ByteChannel> raw,
                                                const Identity& local, bool initiator,
-                                               const PeerId* expected_remote,
-                                               const NoiseConfig& cfg) {
+                                               const PeerId* expected_remote, NoiseConfig cfg) {
   if (!raw) co_return Error{errc::invalid_argument, "noise: no channel to secure"};
   auto outcome = co_await run_handshake(*raw, local, initiator, expected_remote, cfg);
   if (!outcome) {

@@ -52,11 +52,11 @@ struct SecureConnection {
 // failure the raw channel is aborted.
 //
 // The handshake has no timer of its own: the caller bounds it (e.g. with a
-// deadline that aborts `raw`, or per-operation cancellation). `local`, `cfg`
-// and `*expected_remote` must outlive the returned task.
+// deadline that aborts `raw`, or per-operation cancellation). `local` and
+// `*expected_remote` must outlive the returned task; `cfg` is copied, since
+// a task may start running after the caller's temporaries are gone.
 Task<Result<SecureConnection>> noise_handshake(std::unique_ptr<ByteChannel> raw,
                                                const Identity& local, bool initiator,
-                                               const PeerId* expected_remote,
-                                               const NoiseConfig& cfg);
+                                               const PeerId* expected_remote, NoiseConfig cfg);
 
 }  // namespace weft

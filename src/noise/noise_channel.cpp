@@ -36,7 +36,8 @@ bool NoiseChannel::decrypt_next_frame() {
   if (pending < kFrameHeaderSize + len) return false;
   std::uint8_t* frame = rbuf_.data() + raw_pos_ + kFrameHeaderSize;
   // In place: the plaintext overwrites the ciphertext it came from.
-  auto st = recv_.decrypt_with_ad({}, BytesView(frame, len), MutableBytesView(frame, len - kTagLen));
+  auto st =
+      recv_.decrypt_with_ad({}, BytesView(frame, len), MutableBytesView(frame, len - kTagLen));
   if (!st) {
     read_error_ = Error{st.code(), "noise: received frame: " + st.error().detail};
     return false;
@@ -50,17 +51,25 @@ bool NoiseChannel::decrypt_next_frame() {
 Task<Result<std::size_t>> NoiseChannel::read_some_impl(MutableBytesView buf) {
   if (reading_) co_return Error{errc::busy, "noise: another read is already in progress"};
   if (rbuf_.empty()) rbuf_.resize(kReadBufferSize);
+  // Serves as many already-received frames as fit in `buf`, but never waits
+  // for more input once it has something to return.
+  std::size_t copied = 0;
   for (;;) {
     if (plain_pos_ < plain_end_) {
-      const std::size_t n = std::min(buf.size(), plain_end_ - plain_pos_);
-      std::memcpy(buf.data(), rbuf_.data() + plain_pos_, n);
+      const std::size_t n = std::min(buf.size() - copied, plain_end_ - plain_pos_);
+      std::memcpy(buf.data() + copied, rbuf_.data() + plain_pos_, n);
       plain_pos_ += n;
-      co_return n;
+      copied += n;
+      if (copied == buf.size()) co_return copied;
     }
-    if (read_error_) co_return *read_error_;
-    if (aborted_) co_return aborted_error();
+    if (read_error_ || aborted_) {
+      if (copied > 0) co_return copied;  // the error comes with the next read
+      if (read_error_) co_return *read_error_;
+      co_return aborted_error();
+    }
     // Empty frames decrypt to nothing: keep going until data or a need for input.
     if (decrypt_next_frame() || read_error_) continue;
+    if (copied > 0) co_return copied;
 
     // More input is needed. Nothing before raw_pos_ is live any more, so the
     // partial frame can move to the front when the tail is getting short.
@@ -94,13 +103,12 @@ Task<Result<std::size_t>> NoiseChannel::read_some_impl(MutableBytesView buf) {
 
 // ---- writing ----
 
-Task<Status> NoiseChannel::acquire_write_turn() {
+Task<Status> NoiseChannel::wait_for_write_turn() {
   while (writing_) {
     if (aborted_) co_return aborted_error();
     if (auto ec = co_await write_turn_.wait())
       co_return Error{errc::canceled, "noise: write cancelled while waiting for its turn"};
   }
-  writing_ = true;
   co_return Status{};
 }
 
@@ -110,7 +118,9 @@ void NoiseChannel::release_write_turn() {
 }
 
 Task<Status> NoiseChannel::write_all(BytesView data) {
-  WEFT_CO_CHECK(co_await acquire_write_turn());
+  // Uncontended writes skip the wait (and its coroutine) altogether.
+  if (writing_) WEFT_CO_CHECK(co_await wait_for_write_turn());
+  writing_ = true;
   Status st;
   if (aborted_) {
     st = aborted_error();
@@ -138,8 +148,8 @@ Task<Status> NoiseChannel::write_frames(BytesView data) {
       const std::size_t len = chunk + kTagLen;
       sbuf_[used] = static_cast<std::uint8_t>(len >> 8);
       sbuf_[used + 1] = static_cast<std::uint8_t>(len);
-      auto st = send_.encrypt_with_ad(
-          {}, data.subspan(off, chunk), MutableBytesView(sbuf_).subspan(used + kFrameHeaderSize, len));
+      const MutableBytesView dest = MutableBytesView(sbuf_).subspan(used + kFrameHeaderSize, len);
+      auto st = send_.encrypt_with_ad({}, data.subspan(off, chunk), dest);
       if (!st) {
         // Nonces exhausted: what is already sealed still goes out, nothing more.
         write_error_ = Error{st.code(), "noise: " + st.error().detail};
@@ -163,7 +173,8 @@ Task<Status> NoiseChannel::write_frames(BytesView data) {
 }
 
 Task<Status> NoiseChannel::close_write() {
-  WEFT_CO_CHECK(co_await acquire_write_turn());
+  if (writing_) WEFT_CO_CHECK(co_await wait_for_write_turn());
+  writing_ = true;
   Status st;
   if (aborted_) {
     st = aborted_error();

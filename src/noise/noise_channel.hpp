@@ -12,7 +12,9 @@
 //    batch to the raw channel in a single write.
 //
 // Concurrency: one read at a time (a second concurrent read fails with
-// errc::busy); any number of writers, serialised in arrival order.
+// errc::busy); any number of writers, serialised: the frames of one
+// write_all() go out contiguously. A read returns the plaintext of as many
+// received frames as fit in its buffer, without waiting once it has some.
 // A failed or interrupted raw write leaves the write side failed for good
 // (a partial frame may be on the wire); a frame that fails authentication
 // fails the read side for good. Cancelling a read is harmless.
@@ -55,7 +57,8 @@ class NoiseChannel final : public ByteChannel {
   // Returns false when more raw input is needed; sets read_error_ on failure.
   bool decrypt_next_frame();
   Task<Status> write_frames(BytesView data);
-  Task<Status> acquire_write_turn();
+  // Waits until no write is in progress (writing_ is false on success).
+  Task<Status> wait_for_write_turn();
   void release_write_turn();
 
   std::unique_ptr<ByteChannel> raw_;

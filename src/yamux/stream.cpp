@@ -15,7 +15,9 @@ bool cancel_requested(const asio::cancellation_state& cs) {
   return cs.cancelled() != asio::cancellation_type::none;
 }
 
-Error cancelled(const char* what) { return Error{errc::canceled, std::string("yamux ") + what + " cancelled"}; }
+Error cancelled(const char* what) {
+  return Error{errc::canceled, std::string("yamux ") + what + " cancelled"};
+}
 
 }  // namespace
 
@@ -141,7 +143,6 @@ Task<Status> YamuxStream::close_write() {
   if (error_.code != errc::ok) co_return error_;
   fin_sent_ = true;
   session_->queue_control(FrameType::window_update, take_open_flags() | yamux::flag::fin, id_, 0);
-  window_q_.notify_all();
   if (fin_received_) session_->remove_stream(*this);
   co_return Status{};
 }
@@ -155,7 +156,6 @@ void YamuxStream::reset() {
   }
   recv_buf_.release();
   if (!removed_) {
-    // RST alone, without a pending ACK: a reset is not an acceptance.
     session_->queue_control(FrameType::window_update, yamux::flag::rst, id_, 0);
     session_->remove_stream(*this);
   }

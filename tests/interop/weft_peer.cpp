@@ -70,6 +70,25 @@ std::string identify_event(const PeerId& peer, const identify::Info& info) {
          ",\"protocols\":" + json_list(info.protocols) + "}";
 }
 
+Task<void> report_identify(Node& n, std::shared_ptr<Connection> c) {
+  auto info = co_await n.identify(c);
+  if (info) emit(identify_event(c->remote_peer(), *info));
+}
+
+Task<void> report_identified_peers(Node& n) {
+  std::set<std::uint64_t> seen;
+  asio::steady_timer tick(n.io());
+  for (;;) {
+    for (const auto& c : n.connections()) {
+      if (c->direction() != Direction::inbound || !seen.insert(c->id()).second) continue;
+      asio::co_spawn(n.io(), report_identify(n, c), asio::detached);
+    }
+    tick.expires_after(20ms);  // re-armed every round
+    auto [ec] = co_await tick.async_wait(use_tuple);
+    if (ec) co_return;
+  }
+}
+
 int run_listen(const std::string& listen_addr) {
   NodeConfig config;
   config.listen_addrs = {listen_addr};
@@ -93,25 +112,7 @@ int run_listen(const std::string& listen_addr) {
   emit("{\"peer_id\":" + json_string(n.peer_id().to_string()) + ",\"addrs\":" + json_list(addrs) + "}");
 
   // Report each inbound connection once the remote has identified itself.
-  asio::co_spawn(n.io(), [&n]() -> Task<void> {
-    std::set<std::uint64_t> seen;
-    asio::steady_timer tick(n.io());
-    for (;;) {
-      for (const auto& c : n.connections()) {
-        if (c->direction() != Direction::inbound || !seen.insert(c->id()).second) continue;
-        asio::co_spawn(n.io(), [&n, c]() -> Task<void> {
-          auto info = co_await n.identify(c);
-          if (info) {
-            auto peer = co_await n.run_on(c, [c]() -> Task<PeerId> { co_return c->remote_peer(); });
-            emit(identify_event(peer, *info));
-          }
-        }, asio::detached);
-      }
-      tick.expires_after(20ms);  // re-armed every round
-      auto [ec] = co_await tick.async_wait(use_tuple);
-      if (ec) co_return;
-    }
-  }, asio::detached);
+  asio::co_spawn(n.io(), report_identified_peers(n), asio::detached);
 
   std::thread stdin_watch([&] {
     char buf[256];
@@ -149,7 +150,7 @@ Task<std::string> dial_session(Node& n, DialOptions opt) {
   const double connect_ms = ms(std::chrono::steady_clock::now() - t0);
   auto info = co_await n.identify(*conn);
   if (!info) co_return fail("identify", info.error());
-  auto remote = co_await n.run_on(*conn, [c = *conn]() -> Task<PeerId> { co_return c->remote_peer(); });
+  const PeerId remote = (*conn)->remote_peer();
 
   std::vector<std::string> rtts;
   for (int i = 0; i < opt.pings; ++i) {
@@ -162,19 +163,18 @@ Task<std::string> dial_session(Node& n, DialOptions opt) {
 
   Bytes data(opt.echo_bytes);
   crypto::random_bytes(data);
-  auto echo_stream = co_await n.open_stream(*conn, {std::string(echo::kProtocol)});
+  std::vector<std::string> echo_proto{std::string(echo::kProtocol)};
+  auto echo_stream = co_await n.open_stream(*conn, echo_proto);
   if (!echo_stream) co_return fail("echo", echo_stream.error());
-  auto reply = co_await n.run_on(*conn, [&]() -> Task<Result<Bytes>> {
-    co_return co_await echo::round_trip(*echo_stream->channel, data, data.size() + 1);
-  });
+  auto reply = co_await n.run_on(*conn, echo::round_trip(*echo_stream->channel, data, data.size() + 1));
   if (!reply) co_return fail("echo", reply.error());
   const bool echo_match = *reply == data;
 
-  auto perf_stream = co_await n.open_stream(*conn, {std::string(perf::kProtocol)});
+  std::vector<std::string> perf_proto{std::string(perf::kProtocol)};
+  auto perf_stream = co_await n.open_stream(*conn, perf_proto);
   if (!perf_stream) co_return fail("perf", perf_stream.error());
-  auto measured = co_await n.run_on(*conn, [&]() -> Task<Result<perf::Measurement>> {
-    co_return co_await perf::run_client(*perf_stream->channel, opt.perf_up, opt.perf_down);
-  });
+  auto measured =
+      co_await n.run_on(*conn, perf::run_client(*perf_stream->channel, opt.perf_up, opt.perf_down));
   if (!measured) co_return fail("perf", measured.error());
 
   js << "{\"ok\":" << (echo_match ? "true" : "false") << ",\"peer_id\":" << json_string(n.peer_id().to_string());

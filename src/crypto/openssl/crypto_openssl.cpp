@@ -224,7 +224,8 @@ void ChaChaPoly::seal(const Nonce& nonce, BytesView ad, BytesView in, MutableByt
   EVP_CIPHER_CTX* c = impl_->enc;
   int len = 0;
   if (EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, nonce.data(), 1) != 1) fatal("seal: nonce");
-  if (!ad.empty() && EVP_CipherUpdate(c, nullptr, &len, ad.data(), static_cast<int>(ad.size())) != 1)
+  if (!ad.empty() &&
+      EVP_CipherUpdate(c, nullptr, &len, ad.data(), static_cast<int>(ad.size())) != 1)
     fatal("seal: ad");
   // EVP_CipherUpdate with a null output and zero length is fine, but a null
   // input pointer is not: skip empty plaintexts.
@@ -246,7 +247,8 @@ bool ChaChaPoly::open(const Nonce& nonce, BytesView ad, BytesView in, MutableByt
   EVP_CIPHER_CTX* c = impl_->dec;
   int len = 0;
   if (EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, nonce.data(), 0) != 1) fatal("open: nonce");
-  if (!ad.empty() && EVP_CipherUpdate(c, nullptr, &len, ad.data(), static_cast<int>(ad.size())) != 1)
+  if (!ad.empty() &&
+      EVP_CipherUpdate(c, nullptr, &len, ad.data(), static_cast<int>(ad.size())) != 1)
     fatal("open: ad");
   if (n > 0 && EVP_CipherUpdate(c, out.data(), &len, in.data(), static_cast<int>(n)) != 1)
     return false;

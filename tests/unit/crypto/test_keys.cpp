@@ -168,7 +168,8 @@ TEST(Keys, MalformedPublicKeys) {
   ASSERT_TRUE(pk.ok());
   EXPECT_EQ(to_hex(pk->encode()), kEd25519Public);
   // Fields in reverse order decode too.
-  Bytes reversed = unhex("12201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e0801");
+  Bytes reversed =
+      unhex("12201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e0801");
   pk = PublicKey::decode(reversed);
   ASSERT_TRUE(pk.ok());
   EXPECT_EQ(to_hex(pk->encode()), kEd25519Public);

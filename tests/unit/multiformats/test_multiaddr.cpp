@@ -363,7 +363,7 @@ TEST(Multiaddr, RejectsMalformedStructure) {
   expect_parse_fail("/dns", errc::parse_error, "missing value for 'dns'");
   expect_parse_fail("/sni", errc::parse_error, "missing value for 'sni'");
   expect_parse_fail("/p2p", errc::parse_error, "missing value for 'p2p'");
-  expect_parse_fail("/ipfs", errc::parse_error, "missing value for 'p2p'");
+  expect_parse_fail("/ipfs", errc::parse_error, "missing value for 'ipfs'");
   expect_parse_fail("/certhash", errc::parse_error, "missing value for 'certhash'");
   expect_parse_fail("/ip4/1.2.3.4/tcp/quic", errc::parse_error, "invalid tcp port 'quic'");
 }

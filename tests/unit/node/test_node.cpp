@@ -90,17 +90,13 @@ TEST(Node, TwoNodesPingIdentifyEchoPerf) {
   crypto::random_bytes(data);
   auto s = await(*b, b->open_stream(*conn, {"/echo/1.0.0"}));
   ASSERT_TRUE(s.ok()) << s.error().message();
-  auto reply = await(*b, b->run_on(*conn, [&]() -> Task<Result<Bytes>> {
-    co_return co_await echo::round_trip(*s->channel, data, data.size());
-  }));
+  auto reply = await(*b, b->run_on(*conn, echo::round_trip(*s->channel, data, data.size())));
   ASSERT_TRUE(reply.ok()) << reply.error().message();
   EXPECT_EQ(*reply, data);
 
   auto p = await(*b, b->open_stream(*conn, {"/perf/1.0.0"}));
   ASSERT_TRUE(p.ok());
-  auto m = await(*b, b->run_on(*conn, [&]() -> Task<Result<perf::Measurement>> {
-    co_return co_await perf::run_client(*p->channel, 8 << 20, 8 << 20);
-  }));
+  auto m = await(*b, b->run_on(*conn, perf::run_client(*p->channel, 8 << 20, 8 << 20)));
   ASSERT_TRUE(m.ok()) << m.error().message();
   EXPECT_EQ(m->uploaded, 8u << 20);
   EXPECT_EQ(m->downloaded, 8u << 20);

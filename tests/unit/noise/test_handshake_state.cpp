@@ -20,10 +20,12 @@ struct VectorMessage {
 // Noise_XX_25519_ChaChaPoly_SHA256 from the cacophony test vectors
 // (haskell-cryptography/cacophony, vectors/cacophony.txt).
 constexpr const char* kPrologue = "4a6f686e2047616c74";
-constexpr const char* kInitStatic = "e61ef9919cde45dd5f82166404bd08e38bceb5dfdfded0a34c8df7ed542214d1";
+constexpr const char* kInitStatic =
+    "e61ef9919cde45dd5f82166404bd08e38bceb5dfdfded0a34c8df7ed542214d1";
 constexpr const char* kInitEphemeral =
     "893e28b9dc6ca8d611ab664754b8ceb7bac5117349a4439a6b0569da977c464a";
-constexpr const char* kRespStatic = "4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893";
+constexpr const char* kRespStatic =
+    "4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893";
 constexpr const char* kRespEphemeral =
     "bbdb4cdbd309f1a1f2e1456967fe288cadd6f712d65dc7b7793d5e63da6b375b";
 constexpr const char* kHandshakeHash =

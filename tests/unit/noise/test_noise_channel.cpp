@@ -172,7 +172,8 @@ TEST(NoiseChannel, ConcurrentWritersAreSerialised) {
   // copied into its coroutine frame.
   auto writer = [&](int w) -> Task<void> {
     Bytes block(kBlock, static_cast<std::uint8_t>('a' + w));
-    for (int i = 0; i < kBlocksEach; ++i) EXPECT_TRUE((co_await p.initiator->write_all(block)).ok());
+    for (int i = 0; i < kBlocksEach; ++i)
+      EXPECT_TRUE((co_await p.initiator->write_all(block)).ok());
     if (++finished == kWriters) EXPECT_TRUE((co_await p.initiator->close_write()).ok());
   };
   for (int w = 0; w < kWriters; ++w) spawn(io, writer(w));

@@ -274,7 +274,8 @@ TEST(NoiseHandshake, ResponderRejectsOversizedAndShortFirstMessages) {
     auto [dialer, listener] = tcp_pair(io);
     auto r = spawn(io, noise_handshake(std::move(listener), b, false, nullptr, NoiseConfig{}));
     auto peer = [&, raw = std::move(dialer)]() mutable -> Task<void> {
-      if (!c.header_and_body.empty()) EXPECT_TRUE((co_await raw->write_all(c.header_and_body)).ok());
+      if (!c.header_and_body.empty())
+        EXPECT_TRUE((co_await raw->write_all(c.header_and_body)).ok());
       EXPECT_TRUE((co_await raw->close_write()).ok());
       Bytes rest(1);
       (void)co_await raw->read_some(rest);

@@ -106,7 +106,8 @@ TEST(Identify, TruncatedOrEmptyStreamFails) {
   Result<identify::Info> r;
   run_pair(
       [](ByteChannel& c) -> Task<void> {
-        (void)co_await c.write_all(Bytes{0x10, 0x32});
+        const Bytes truncated{0x10, 0x32};
+        (void)co_await c.write_all(truncated);
         (void)co_await c.close_write();
       },
       [&](ByteChannel& c) -> Task<void> { r = co_await identify::receive(c); });

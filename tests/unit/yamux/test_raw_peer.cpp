@@ -15,45 +15,6 @@ namespace flag = weft::yamux::flag;
 
 namespace {
 
-struct RawPeer {
-  RawPeer(Harness& h, bool session_is_client, YamuxConfig cfg = quiet_config(),
-          std::size_t capacity = 8 << 20)
-      : harness(h) {
-    auto [a, b] = make_pipe(capacity);
-    raw = std::move(b);
-    session = YamuxSession::create(h.strand(), std::move(a), session_is_client, cfg);
-    session->start();
-  }
-  ~RawPeer() { harness.shutdown({session}); }
-
-  Task<void> send(const Bytes& b) {
-    auto st = co_await raw->write_all(b);
-    EXPECT_TRUE(st.ok()) << st.error().message();
-  }
-  // Bytes the session wrote that the raw side has not read.
-  std::size_t unread() { return raw->state().buf[1].size(); }
-
-  Harness& harness;
-  std::unique_ptr<PipeEnd> raw;
-  std::shared_ptr<YamuxSession> session;
-};
-
-// Variadic rather than an initializer_list: GCC 12 rejects braced lists
-// inside coroutine lambdas.
-template <typename... Parts>
-Bytes cat(const Parts&... parts) {
-  Bytes all;
-  (append(all, parts), ...);
-  return all;
-}
-
-Bytes syn(std::uint32_t id, std::uint32_t delta = 0) {
-  return frame(FrameType::window_update, flag::syn, id, delta);
-}
-Bytes data(std::uint32_t id, std::string_view s, std::uint16_t flags = 0) {
-  return frame(FrameType::data, flags, id, static_cast<std::uint32_t>(s.size()), as_bytes(s));
-}
-
 // Feeds `input`, expects the session to fail with a protocol error whose
 // detail contains `what`, and GoAway(protocol error) on the wire.
 void expect_protocol_error(Bytes input, std::string_view what, bool session_is_client = false) {
@@ -352,157 +313,13 @@ TEST(YamuxWire, WindowUpdateAfterHalfTheWindowIsRead) {
     CO_ASSERT_OK(co_await s->read_exact(buf));
     co_await delay(2ms);
     EXPECT_EQ(p.unread(), 0u);  // 100 KiB read: less than half, no update yet
-    CO_ASSERT_OK(co_await s->read_exact(BytesView(buf).first(28 * 1024) .size() ? MutableBytesView(buf).first(28 * 1024) : MutableBytesView(buf)));
+    Bytes rest(28 * 1024);  // 128 KiB read in all: half the window
+    CO_ASSERT_OK(co_await s->read_exact(rest));
     auto wu = co_await read_frame(*p.raw);
     CO_ASSERT_OK(wu);
     EXPECT_EQ(wu->h.frame_type(), FrameType::window_update);
     EXPECT_EQ(wu->h.flags, 0);
     EXPECT_EQ(wu->h.length, 128u * 1024);
-  });
-}
-
-TEST(YamuxWire, PingsAreAnsweredAndStrayPongsIgnored) {
-  Harness h;
-  RawPeer p(h, false);
-  h.run([&]() -> Task<void> {
-    co_await p.send(frame(FrameType::ping, flag::syn, 0, 0xdeadbeef));
-    auto f = co_await read_frame(*p.raw);
-    CO_ASSERT_OK(f);
-    EXPECT_EQ(f->h.frame_type(), FrameType::ping);
-    EXPECT_EQ(f->h.flags, flag::ack);
-    EXPECT_EQ(f->h.stream_id, 0u);
-    EXPECT_EQ(f->h.length, 0xdeadbeefu);
-    co_await p.send(frame(FrameType::ping, flag::ack, 0, 77));  // never asked for
-    co_await delay(5ms);
-    EXPECT_TRUE(p.session->is_open());
-    EXPECT_EQ(p.unread(), 0u);
-  });
-}
-
-TEST(YamuxWire, InitialPingAndPingApi) {
-  Harness h;
-  YamuxConfig cfg = quiet_config();
-  cfg.initial_ping = true;
-  RawPeer p(h, true, cfg);
-  h.run([&]() -> Task<void> {
-    auto first = co_await read_frame(*p.raw);
-    CO_ASSERT_OK(first);
-    EXPECT_EQ(first->h.frame_type(), FrameType::ping);
-    EXPECT_EQ(first->h.flags, flag::syn);
-    co_await p.send(frame(FrameType::ping, flag::ack, 0, first->h.length));
-    CO_ASSERT_TRUE(co_await eventually([&] { return p.session->rtt().count() > 0; }));
-
-    std::optional<Result<std::chrono::nanoseconds>> r;
-    asio::co_spawn(co_await asio::this_coro::executor,
-                   [&]() -> Task<void> { r = co_await p.session->ping(); }, asio::detached);
-    auto q = co_await read_frame(*p.raw);
-    CO_ASSERT_OK(q);
-    EXPECT_EQ(q->h.flags, flag::syn);
-    co_await p.send(frame(FrameType::ping, flag::ack, 0, q->h.length + 1));  // wrong id: ignored
-    co_await delay(2ms);
-    EXPECT_FALSE(r.has_value());
-    co_await p.send(frame(FrameType::ping, flag::ack, 0, q->h.length));
-    CO_ASSERT_TRUE(co_await eventually([&] { return r.has_value(); }));
-    EXPECT_TRUE(r->ok());
-
-    // A cancelled ping completes with canceled and leaves the session up.
-    asio::cancellation_signal sig;
-    std::optional<Result<std::chrono::nanoseconds>> rc;
-    asio::co_spawn(co_await asio::this_coro::executor,
-                   [&]() -> Task<void> { rc = co_await p.session->ping(); },
-                   asio::bind_cancellation_slot(sig.slot(), asio::detached));
-    CO_ASSERT_OK(co_await read_frame(*p.raw));
-    sig.emit(asio::cancellation_type::terminal);
-    CO_ASSERT_TRUE(co_await eventually([&] { return rc.has_value(); }));
-    EXPECT_EQ(rc->code(), errc::canceled);
-    EXPECT_TRUE(p.session->is_open());
-  });
-}
-
-TEST(YamuxWire, TooManyPingsInFlight) {
-  Harness h;
-  YamuxConfig cfg = quiet_config();
-  cfg.max_pending_pings = 2;
-  RawPeer p(h, true, cfg);
-  h.run([&]() -> Task<void> {
-    auto ex = co_await asio::this_coro::executor;
-    int done = 0;
-    for (int i = 0; i < 2; ++i) {
-      asio::co_spawn(ex, [&]() -> Task<void> { (void)co_await p.session->ping(); ++done; },
-                     asio::detached);
-    }
-    co_await delay(2ms);
-    auto third = co_await p.session->ping();
-    EXPECT_EQ(third.code(), errc::limit_exceeded);
-    EXPECT_EQ(done, 0);
-  });
-}
-
-TEST(YamuxKeepalive, MissingPongFailsSessionWithTimeout) {
-  Harness h;
-  YamuxConfig cfg = quiet_config();
-  cfg.keepalive_interval = 20ms;
-  cfg.keepalive_timeout = 50ms;
-  RawPeer p(h, true, cfg);
-  h.run([&]() -> Task<void> {
-    std::optional<Result<std::shared_ptr<YamuxStream>>> acc;
-    asio::co_spawn(co_await asio::this_coro::executor,
-                   [&]() -> Task<void> { acc = co_await p.session->accept_stream(); },
-                   asio::detached);
-    const auto t0 = std::chrono::steady_clock::now();
-    co_await p.session->wait_closed();
-    const auto took = std::chrono::steady_clock::now() - t0;
-    EXPECT_EQ(p.session->failure().code, errc::timed_out);
-    EXPECT_GE(took, 60ms);
-    EXPECT_LT(took, 2s);
-    CO_ASSERT_TRUE(co_await eventually([&] { return acc.has_value(); }));
-    EXPECT_EQ(acc->code(), errc::timed_out);
-  });
-}
-
-TEST(YamuxKeepalive, AnsweredPingsKeepGoing) {
-  Harness h;
-  YamuxConfig cfg = quiet_config();
-  cfg.keepalive_interval = 10ms;
-  cfg.keepalive_timeout = 100ms;
-  RawPeer p(h, true, cfg);
-  h.run([&]() -> Task<void> {
-    int pings = 0;
-    const auto until = std::chrono::steady_clock::now() + 250ms;
-    while (std::chrono::steady_clock::now() < until) {
-      auto f = co_await read_frame(*p.raw);
-      CO_ASSERT_OK(f);
-      EXPECT_EQ(f->h.frame_type(), FrameType::ping);
-      EXPECT_EQ(f->h.flags, flag::syn);
-      ++pings;
-      co_await p.send(frame(FrameType::ping, flag::ack, 0, f->h.length));
-    }
-    EXPECT_GE(pings, 5);
-    EXPECT_TRUE(p.session->is_open());
-  });
-}
-
-TEST(YamuxWire, RemoteGoAwayStopsNewStreamsOnly) {
-  Harness h;
-  RawPeer p(h, true);
-  h.run([&]() -> Task<void> {
-    co_await p.send(cat(syn(2), data(2, "a")));
-    auto s = co_await p.session->accept_stream();
-    CO_ASSERT_OK(s);
-    CO_ASSERT_OK(co_await read_frame(*p.raw));  // ACK
-    co_await p.send(frame(FrameType::go_away, 0, 0, 0));
-    CO_ASSERT_TRUE(co_await eventually([&] { return p.session->remote_went_away(); }));
-    auto o = co_await p.session->open_stream();
-    EXPECT_EQ(o.code(), errc::closed);
-    EXPECT_TRUE(p.session->is_open());
-    co_await p.send(data(2, "b", flag::fin));
-    auto all = co_await read_to_end(**s);
-    CO_ASSERT_OK(all);
-    EXPECT_EQ(as_string_view(*all), "ab");
-    CO_ASSERT_OK(co_await (*s)->write_all(as_bytes("c")));
-    auto f = co_await read_frame(*p.raw);
-    CO_ASSERT_OK(f);
-    EXPECT_EQ(as_string_view(f->payload), "c");
   });
 }
 
@@ -526,20 +343,6 @@ TEST(YamuxWire, RefusedStreamIsResetAndItsFramesDropped) {
     EXPECT_EQ(as_string_view(two), "ok");
     EXPECT_TRUE(p.session->is_open());
     EXPECT_EQ(p.session->stats().streams_refused, 1u);
-  });
-}
-
-TEST(YamuxWire, PeerThatDoesNotReadCannotGrowOurQueue) {
-  Harness h;
-  RawPeer p(h, false, quiet_config(), 64 * 1024);
-  h.run([&]() -> Task<void> {
-    // Pings whose pongs pile up because the peer never reads them.
-    Bytes flood;
-    for (std::uint32_t i = 0; i < 200000; ++i) append(flood, frame(FrameType::ping, flag::syn, 0, i));
-    asio::co_spawn(co_await asio::this_coro::executor,
-                   [&]() -> Task<void> { (void)co_await p.raw->write_all(flood); }, asio::detached);
-    co_await p.session->wait_closed();
-    EXPECT_EQ(p.session->failure().code, errc::limit_exceeded);
   });
 }
 

@@ -239,6 +239,46 @@ struct SessionPair {
   std::shared_ptr<YamuxSession> server;
 };
 
+// A session against a peer driven by hand with raw frames.
+struct RawPeer {
+  RawPeer(Harness& h, bool session_is_client, YamuxConfig cfg = quiet_config(),
+          std::size_t capacity = 8 << 20)
+      : harness(h) {
+    auto [a, b] = make_pipe(capacity);
+    raw = std::move(b);
+    session = YamuxSession::create(h.strand(), std::move(a), session_is_client, cfg);
+    session->start();
+  }
+  ~RawPeer() { harness.shutdown({session}); }
+
+  Task<void> send(const Bytes& b) {
+    auto st = co_await raw->write_all(b);
+    EXPECT_TRUE(st.ok()) << st.error().message();
+  }
+  // Bytes the session wrote that the raw side has not read.
+  std::size_t unread() { return raw->state().buf[1].size(); }
+
+  Harness& harness;
+  std::unique_ptr<PipeEnd> raw;
+  std::shared_ptr<YamuxSession> session;
+};
+
+// Variadic rather than an initializer_list: GCC 12 rejects braced lists
+// inside coroutine lambdas.
+template <typename... Parts>
+inline Bytes cat(const Parts&... parts) {
+  Bytes all;
+  (append(all, parts), ...);
+  return all;
+}
+
+inline Bytes syn(std::uint32_t id, std::uint32_t delta = 0) {
+  return frame(yamux::FrameType::window_update, yamux::flag::syn, id, delta);
+}
+inline Bytes data(std::uint32_t id, std::string_view s, std::uint16_t flags = 0) {
+  return frame(yamux::FrameType::data, flags, id, static_cast<std::uint32_t>(s.size()), as_bytes(s));
+}
+
 inline Bytes pattern(std::size_t n, std::uint32_t seed) {
   Bytes b(n);
   std::uint32_t x = seed * 2654435761u + 1;
