@@ -245,6 +245,8 @@ Task<void> Connection::run(std::unique_ptr<TcpChannel> raw, Multiaddr dial_addr)
     spawn_detached(strand_, identify_remote(), "identify");
     co_await session_->wait_closed();
     fail(session_->failure().code != errc::ok ? session_->failure() : Error{errc::closed, "connection closed"});
+    WEFT_LOG(debug, "connection " + std::to_string(id_) + " to " + remote_peer_.to_string() +
+                        " ended: " + failure_.message());
   } else {
     ++node_.connections_failed_;
     if (session_) {

@@ -75,6 +75,8 @@ Status YamuxSession::parse_frames() {
       if (payload_stream_ && payload_stream_->accepting_data()) {
         payload_stream_->on_data(BytesView{rbuf_.get() + rpos_, n});
         stats_.bytes_received += n;
+      } else if (payload_stream_) {
+        payload_stream_->on_dropped_data(n);
       }
       rpos_ += n;
       payload_left_ -= static_cast<std::uint32_t>(n);

@@ -186,7 +186,7 @@ void YamuxStream::acknowledge() {
 void YamuxStream::update_receive_window() {
   if (reset_ || removed_ || fin_received_ || error_.code != errc::ok) return;
   const std::uint64_t consumed =
-      std::uint64_t{recv_window_} - recv_buf_.size() - recv_credit_;
+      std::uint64_t{recv_window_} - recv_buf_.size() - recv_credit_ - recv_in_flight_;
   if (consumed < recv_window_ / 2) return;
   std::uint64_t delta = consumed;
   const auto now = std::chrono::steady_clock::now();
@@ -226,10 +226,12 @@ Status YamuxStream::begin_data(std::uint32_t length) {
                      std::to_string(recv_credit_) + " bytes left)"};
   }
   recv_credit_ -= length;
+  recv_in_flight_ = length;
   return Status{};
 }
 
 void YamuxStream::on_data(BytesView chunk) {
+  recv_in_flight_ -= static_cast<std::uint32_t>(chunk.size());
   recv_buf_.write(chunk, recv_window_);
   read_q_.notify_all();
 }

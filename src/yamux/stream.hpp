@@ -73,6 +73,9 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   // Checks a Data frame header against the stream state and window.
   Status begin_data(std::uint32_t length);
   void on_data(BytesView chunk);
+  // Payload of the current frame that arrives after the stream stopped
+  // accepting data: dropped, but no longer in flight.
+  void on_dropped_data(std::size_t n) noexcept { recv_in_flight_ -= static_cast<std::uint32_t>(n); }
   bool accepting_data() const noexcept { return !reset_ && !removed_ && error_.code == errc::ok; }
   Status on_window_update(std::uint32_t delta);
   void on_remote_fin();
@@ -100,11 +103,15 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   bool removed_ = false;  // no longer in the session's stream table
   Error error_;           // why operations fail; code ok while healthy
 
-  // Receive side. recv_credit_ is what the remote may still send; the bytes
-  // read since the last window update are recv_window_ - buffered - credit.
+  // Receive side. recv_credit_ is what the remote may still send;
+  // recv_in_flight_ is the rest of a data frame whose header was counted
+  // against the credit but whose payload has not fully arrived. The bytes
+  // read since the last window update are
+  // recv_window_ - buffered - credit - in flight.
   yamux::RingBuffer recv_buf_;
   std::uint32_t recv_window_ = yamux::kDefaultWindow;
   std::uint32_t recv_credit_ = yamux::kDefaultWindow;
+  std::uint32_t recv_in_flight_ = 0;
   std::chrono::steady_clock::time_point epoch_start_;
 
   // Send side. Wider than the wire's 32 bits only to detect overflow.
