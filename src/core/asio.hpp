@@ -16,6 +16,15 @@ using Strand = asio::strand<asio::io_context::executor_type>;
 template <typename T>
 using Task = asio::awaitable<T>;
 
+// The GCC 12 rule. GCC 12 mishandles non-trivial temporaries that live in
+// the full-expression of a co_await (arguments built in place, braced lists,
+// lambdas converted to std::function, co_await inside ?:), and it does not
+// keep a lambda coroutine's captures alive reliably. So in weft:
+//   - a coroutine call whose arguments are temporaries is made first, the
+//     task awaited after:  auto op = f(make_arg());  co_await std::move(op);
+//   - coroutines take their inputs as parameters, never through captures;
+//   - no co_await inside a conditional expression.
+
 // Completion token for expected errors: `auto [ec, n] = co_await op(as_tuple_awaitable);`
 inline constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 

@@ -86,8 +86,8 @@ Status check_protocol_name(std::string_view p, const Config& config) {
 
 }  // namespace
 
-Task<Result<std::string>> select(ByteChannel& channel, std::span<const std::string> protocols,
-                                 const Config& config) {
+Task<Result<std::string>> select(ByteChannel& channel, std::vector<std::string> protocols,
+                                 Config config) {
   if (protocols.empty()) co_return Error{errc::invalid_argument, "multistream: no protocol to propose"};
   for (const auto& p : protocols) WEFT_CO_CHECK(check_protocol_name(p, config));
 
@@ -122,8 +122,8 @@ Task<Result<std::string>> select(ByteChannel& channel, std::span<const std::stri
 }
 
 Task<Result<std::string>> handle(ByteChannel& channel,
-                                 const std::function<bool(std::string_view)>& supported,
-                                 const Config& config) {
+                                 std::function<bool(std::string_view)> supported,
+                                 Config config) {
   MessageReader reader(channel, config);
   WEFT_CO_TRY(auto header, co_await reader.next());
   if (header != kProtocolId)

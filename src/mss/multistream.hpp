@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/byte_channel.hpp"
 
@@ -26,14 +27,17 @@ struct Config {
 
 // Dialer side: proposes `protocols` in order until the listener accepts one.
 // Returns the accepted protocol; errc::protocol_not_supported if it accepted none.
-Task<Result<std::string>> select(ByteChannel& channel, std::span<const std::string> protocols,
-                                 const Config& config = {});
+//
+// Coroutines here take their inputs by value: a temporary bound to a
+// reference parameter would not outlive the first suspension.
+Task<Result<std::string>> select(ByteChannel& channel, std::vector<std::string> protocols,
+                                 Config config = {});
 
 // Listener side: answers proposals with the protocol itself when `supported`
 // says yes, "na" otherwise. Returns the agreed protocol.
 Task<Result<std::string>> handle(ByteChannel& channel,
-                                 const std::function<bool(std::string_view)>& supported,
-                                 const Config& config = {});
+                                 std::function<bool(std::string_view)> supported,
+                                 Config config = {});
 
 // Wire helpers (exposed for tests and fuzzing).
 void encode_message(std::string_view text, Bytes& out);  // appends length + text + '\n'

@@ -1,5 +1,7 @@
 #include "node/connection.hpp"
 
+#include <algorithm>
+
 #include "core/log.hpp"
 #include "core/spawn.hpp"
 #include "mss/multistream.hpp"
@@ -178,29 +180,27 @@ Task<Status> Connection::upgrade(std::unique_ptr<TcpChannel> raw,
   mss::Config mss_config{limits.multistream_max_message_size};
   const bool initiator = dir_ == Direction::outbound;
 
-  // (No co_await inside ?: here: GCC 12 miscompiles the temporaries.)
-  const std::vector<std::string> security{std::string(kNoise)};
-  Result<std::string> sec;
-  if (initiator)
-    sec = co_await mss::select(*raw, security, mss_config);
-  else
-    sec = co_await mss::handle(*raw, [](std::string_view p) { return p == kNoise; }, mss_config);
+  // Calls whose arguments are temporaries are made before the co_await
+  // (the GCC 12 rule in core/asio.hpp).
+  std::vector<std::string> noise{std::string(kNoise)};
+  Task<Result<std::string>> security = initiator
+      ? mss::select(*raw, std::move(noise), mss_config)
+      : mss::handle(*raw, [](std::string_view p) { return p == kNoise; }, mss_config);
+  auto sec = co_await std::move(security);
   if (!sec) co_return std::move(sec).error();
 
   NoiseConfig noise_config;
   noise_config.muxers = {std::string(kYamux)};  // yamux only: see INTEROP notes on muxer order
-  WEFT_CO_TRY(auto secured, co_await noise_handshake(std::move(raw), node_.identity(), initiator,
-                                                     expected_peer ? &*expected_peer : nullptr,
-                                                     noise_config));
+  auto handshake = noise_handshake(std::move(raw), node_.identity(), initiator,
+                                   expected_peer ? &*expected_peer : nullptr, noise_config);
+  WEFT_CO_TRY(auto secured, co_await std::move(handshake));
   remote_peer_ = secured.remote_peer;
   if (secured.early_muxer.empty()) {
-    const std::vector<std::string> muxers{std::string(kYamux)};
-    Result<std::string> mux;
-    if (initiator)
-      mux = co_await mss::select(*secured.channel, muxers, mss_config);
-    else
-      mux = co_await mss::handle(*secured.channel, [](std::string_view p) { return p == kYamux; },
-                                 mss_config);
+    std::vector<std::string> yamux{std::string(kYamux)};
+    Task<Result<std::string>> muxer = initiator
+        ? mss::select(*secured.channel, std::move(yamux), mss_config)
+        : mss::handle(*secured.channel, [](std::string_view p) { return p == kYamux; }, mss_config);
+    auto mux = co_await std::move(muxer);
     if (!mux) co_return std::move(mux).error();
   } else if (secured.early_muxer != kYamux) {
     co_return Error{errc::unsupported, "muxer " + secured.early_muxer + " agreed in Noise is not supported"};
@@ -297,9 +297,10 @@ Task<void> Connection::serve_stream(std::shared_ptr<YamuxStream> stream) {
   Result<std::string> proto = Error{errc::timed_out};
   {
     NegotiationWatchdog watchdog(strand_, limits.negotiation_timeout, stream);
-    proto = co_await mss::handle(
-        *stream, [&](std::string_view p) { return node_.handler_for(p).has_value(); },
+    auto negotiation = mss::handle(
+        *stream, [this](std::string_view p) { return node_.handler_for(p).has_value(); },
         mss::Config{limits.multistream_max_message_size});
+    proto = co_await std::move(negotiation);
   }
   if (!proto) {
     WEFT_LOG(debug, "inbound stream negotiation failed: " + proto.error().message());
@@ -328,7 +329,8 @@ Task<Result<Stream>> Connection::open_stream(std::vector<std::string> protocols)
   Result<std::string> proto = Error{errc::timed_out};
   {
     NegotiationWatchdog watchdog(strand_, limits.negotiation_timeout, stream);
-    proto = co_await mss::select(*stream, protocols, mss::Config{limits.multistream_max_message_size});
+    auto negotiation = mss::select(*stream, std::move(protocols), mss::Config{limits.multistream_max_message_size});
+    proto = co_await std::move(negotiation);
   }
   if (!proto) {
     stream->reset();
@@ -348,8 +350,8 @@ Task<void> Connection::identify_remote() {
     result = std::move(opened).error();
   } else {
     NegotiationWatchdog watchdog(strand_, limits.identify_timeout, opened->channel);
-    result = co_await identify::receive(*opened->channel,
-                                        identify::Config{limits.identify_max_message_size});
+    auto receiving = identify::receive(*opened->channel, identify::Config{limits.identify_max_message_size});
+    result = co_await std::move(receiving);
   }
   if (result && !result->public_key.empty()) {
     // The key the remote claims must be the one Noise authenticated.
@@ -360,6 +362,24 @@ Task<void> Connection::identify_remote() {
   if (!result) WEFT_LOG(debug, "identify with " + remote_peer_.to_string() + " failed: " + result.error().message());
   identify_result_ = std::move(result);
   identified_.notify_all();
+}
+
+Task<void> Connection::push_identify() {
+  auto self = shared_from_this();
+  if (state_ != State::open) co_return;
+  // The change may race with the connection's first identify exchange: wait
+  // for it, since only the remote's answer says whether it takes pushes.
+  auto remote = co_await wait_identified();
+  if (!remote || state_ != State::open) co_return;
+  const auto& theirs = remote->protocols;
+  if (std::find(theirs.begin(), theirs.end(), identify::kPushProtocol) == theirs.end()) co_return;
+  std::vector<std::string> protos{std::string(identify::kPushProtocol)};
+  auto opened = co_await open_stream(std::move(protos));
+  if (!opened) co_return;
+  NegotiationWatchdog watchdog(strand_, node_.config().limits.identify_timeout, opened->channel);
+  const identify::Info info = node_.local_identify_info(*this);
+  auto sending = identify::send(*opened->channel, node_.local_identify_info(*this));
+  if (!co_await std::move(sending)) opened->channel->reset();
 }
 
 }  // namespace weft

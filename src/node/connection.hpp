@@ -83,6 +83,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Task<void> accept_streams();
   Task<void> serve_stream(std::shared_ptr<YamuxStream> stream);
   Task<void> identify_remote();
+  // Sends our current identify information on /ipfs/id/push/1.0.0, if the
+  // remote said it takes pushes.
+  Task<void> push_identify();
   void arm_handshake_timer(std::chrono::milliseconds after, const char* phase);
   void set_state(State s);
   void fail(Error why);

@@ -23,8 +23,9 @@ auto log_exception(const char* what) {
 // Handles a pushed identify message: replaces what we know of the remote.
 Task<void> receive_identify_push(Stream s) {
   auto conn = s.connection;
-  auto info = co_await identify::receive(
-      *s.channel, identify::Config{conn->node_.config().limits.identify_max_message_size});
+  auto receiving =
+      identify::receive(*s.channel, identify::Config{conn->node_.config().limits.identify_max_message_size});
+  auto info = co_await std::move(receiving);
   if (!info) {
     s.channel->reset();
     co_return;
@@ -57,6 +58,7 @@ Node::Node(NodeConfig config, Identity identity)
 
 Node::~Node() {
   stop(std::chrono::milliseconds(0));
+  acceptors_.clear();  // I/O objects go before their io_context
   io_.reset();  // destroys any coroutine frame still pending, while the members exist
 }
 
@@ -65,7 +67,8 @@ void Node::install_builtin_handlers() {
     if (!co_await ping::serve(*s.channel)) s.channel->reset();
   };
   handlers_[std::string(identify::kProtocol)] = [this](Stream s) -> Task<void> {
-    if (!co_await identify::send(*s.channel, local_identify_info(*s.connection))) s.channel->reset();
+    auto sending = identify::send(*s.channel, local_identify_info(*s.connection));
+    if (!co_await std::move(sending)) s.channel->reset();
   };
   handlers_[std::string(identify::kPushProtocol)] = receive_identify_push;
   if (config_.enable_echo)
@@ -74,7 +77,8 @@ void Node::install_builtin_handlers() {
     };
   if (config_.enable_perf)
     handlers_[std::string(perf::kProtocol)] = [this](Stream s) -> Task<void> {
-      if (!co_await perf::serve(*s.channel, config_.perf)) s.channel->reset();
+      auto serving = perf::serve(*s.channel, config_.perf);
+      if (!co_await std::move(serving)) s.channel->reset();
     };
 }
 
@@ -94,14 +98,30 @@ Status Node::set_stream_handler(const std::string& protocol, StreamHandler handl
       protocol.find('\n') != std::string::npos)
     return Error{errc::invalid_argument, "invalid protocol id '" + protocol + "'"};
   if (!handler) return Error{errc::invalid_argument, "empty stream handler"};
-  std::unique_lock lock(handlers_mu_);
-  handlers_[protocol] = std::move(handler);
+  {
+    std::unique_lock lock(handlers_mu_);
+    handlers_[protocol] = std::move(handler);
+  }
+  push_identify_to_peers();
   return {};
 }
 
 void Node::remove_stream_handler(const std::string& protocol) {
-  std::unique_lock lock(handlers_mu_);
-  handlers_.erase(protocol);
+  {
+    std::unique_lock lock(handlers_mu_);
+    if (handlers_.erase(protocol) == 0) return;
+  }
+  push_identify_to_peers();
+}
+
+void Node::push_identify_to_peers() {
+  {
+    std::lock_guard lock(state_mu_);
+    if (state_ != State::running) return;
+  }
+  if (connections_.halted()) return;
+  for (auto& c : connections_.snapshot())
+    spawn_detached(c->strand(), c->push_identify(), "identify push");
 }
 
 std::vector<std::string> Node::protocols() const {

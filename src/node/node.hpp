@@ -58,6 +58,9 @@ class Node {
   asio::io_context::executor_type executor() { return io_->get_executor(); }
 
   // Registers (or replaces) the handler for inbound streams of `protocol`.
+  // The handler runs on the stream's connection strand; its std::function
+  // (and so a lambda's captures) stays alive until the handler's task ends.
+  // While running, peers that accept identify push are told the new set.
   Status set_stream_handler(const std::string& protocol, StreamHandler handler);
   void remove_stream_handler(const std::string& protocol);
   std::vector<std::string> protocols() const;
@@ -99,6 +102,7 @@ class Node {
   std::optional<StreamHandler> handler_for(std::string_view protocol) const;
   identify::Info local_identify_info(const Connection& conn) const;
   void install_builtin_handlers();
+  void push_identify_to_peers();
   void trace(std::string what);
 
   NodeConfig config_;

@@ -75,7 +75,7 @@ Status decode_into(BytesView message, Info& info, const Config& config) {
   return {};
 }
 
-Task<Status> send(ByteChannel& stream, const Info& info) {
+Task<Status> send(ByteChannel& stream, Info info) {
   const Bytes body = encode(info);
   Bytes out;
   out.reserve(body.size() + varint::kMaxBytes);
@@ -85,7 +85,7 @@ Task<Status> send(ByteChannel& stream, const Info& info) {
   co_return co_await stream.close_write();
 }
 
-Task<Result<Info>> receive(ByteChannel& stream, const Config& config) {
+Task<Result<Info>> receive(ByteChannel& stream, Config config) {
   Info info;
   Bytes buf;
   std::size_t messages = 0;

@@ -43,9 +43,9 @@ Bytes encode(const Info& info);
 Status decode_into(BytesView message, Info& info, const Config& config = {});
 
 // Writes `info` as one delimited message, then closes the write side.
-Task<Status> send(ByteChannel& stream, const Info& info);
+Task<Status> send(ByteChannel& stream, Info info);
 
 // Reads delimited messages until the remote closes, merging them.
-Task<Result<Info>> receive(ByteChannel& stream, const Config& config = {});
+Task<Result<Info>> receive(ByteChannel& stream, Config config = {});
 
 }  // namespace weft::identify

@@ -15,7 +15,7 @@ void put_u64_be(std::uint64_t v, std::uint8_t* out) {
 
 }  // namespace
 
-Task<Status> serve(ByteChannel& stream, const Config& config) {
+Task<Status> serve(ByteChannel& stream, Config config) {
   std::uint8_t header[8];
   WEFT_CO_CHECK(co_await stream.read_exact(header));
   std::uint64_t to_send = 0;
@@ -41,7 +41,7 @@ Task<Status> serve(ByteChannel& stream, const Config& config) {
 }
 
 Task<Result<Measurement>> run_client(ByteChannel& stream, std::uint64_t upload, std::uint64_t download,
-                                 const Config& config) {
+                                     Config config) {
   using clock = std::chrono::steady_clock;
   Measurement r;
   Bytes buf(config.chunk_size, 0);

@@ -17,7 +17,7 @@ struct Config {
   std::size_t chunk_size = 256 * 1024;
 };
 
-Task<Status> serve(ByteChannel& stream, const Config& config = {});
+Task<Status> serve(ByteChannel& stream, Config config = {});
 
 struct Measurement {
   std::uint64_t uploaded = 0;
@@ -27,6 +27,6 @@ struct Measurement {
 };
 
 Task<Result<Measurement>> run_client(ByteChannel& stream, std::uint64_t upload, std::uint64_t download,
-                                 const Config& config = {});
+                                     Config config = {});
 
 }  // namespace weft::perf

@@ -210,3 +210,73 @@ TEST(Node, CreateRejectsBadConfig) {
   cfg.io_threads = 0;
   EXPECT_EQ(Node::create(cfg).code(), errc::invalid_argument);
 }
+
+TEST(Node, IdentifyPushAnnouncesNewProtocols) {
+  auto a = make_node();
+  auto b = make_node();
+  auto conn = await(*b, b->dial(full_addr(*a)));
+  ASSERT_TRUE(conn.ok());
+  auto before = await(*b, b->identify(*conn));
+  ASSERT_TRUE(before.ok());
+  auto has = [](const identify::Info& i, const std::string& p) {
+    return std::find(i.protocols.begin(), i.protocols.end(), p) != i.protocols.end();
+  };
+  EXPECT_FALSE(has(*before, "/late/1.0.0"));
+  ASSERT_TRUE(a->set_stream_handler("/late/1.0.0", [](Stream s) -> Task<void> { co_return; }).ok());
+  bool seen = false;
+  for (int i = 0; i < 500 && !seen; ++i) {
+    auto now = await(*b, b->identify(*conn));
+    seen = now.ok() && has(*now, "/late/1.0.0");
+    if (!seen) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(seen) << "identify push did not reach the peer";
+}
+
+TEST(Node, DialsByDnsName) {
+  auto a = make_node();
+  auto b = make_node();
+  const auto port = to_tcp_target(a->listen_addrs().at(0))->port;
+  auto addr = *Multiaddr::parse("/dns4/localhost/tcp/" + std::to_string(port) + "/p2p/" + a->peer_id().to_string());
+  auto conn = await(*b, b->dial(addr));
+  ASSERT_TRUE(conn.ok()) << conn.error().message();
+  EXPECT_EQ((*conn)->remote_peer(), a->peer_id());
+  auto bad = await(*b, b->dial(*Multiaddr::parse("/dns4/no-such-host.invalid/tcp/1")));
+  EXPECT_EQ(bad.code(), errc::unreachable) << bad.error().message();
+}
+
+TEST(Node, ListensOnSeveralAddressesIncludingIpv6) {
+  NodeConfig cfg;
+  cfg.listen_addrs = {"/ip4/127.0.0.1/tcp/0", "/ip6/::1/tcp/0"};
+  auto a = make_node(cfg);
+  const auto addrs = a->listen_addrs();
+  ASSERT_EQ(addrs.size(), 2u);
+  EXPECT_EQ(addrs[1].to_string().rfind("/ip6/::1/tcp/", 0), 0u) << addrs[1].to_string();
+  EXPECT_NE(to_tcp_target(addrs[1])->port, 0) << "port 0 must report the bound port";
+  auto b = make_node();
+  auto v6 = *Multiaddr::parse(addrs[1].to_string() + "/p2p/" + a->peer_id().to_string());
+  auto conn = await(*b, b->dial(v6));
+  ASSERT_TRUE(conn.ok()) << conn.error().message();
+  EXPECT_TRUE(await(*b, b->ping(*conn)).ok());
+}
+
+TEST(Node, ConnectionsPerPeerLimit) {
+  NodeConfig cfg;
+  cfg.limits.max_connections_per_peer = 1;
+  auto a = make_node(cfg);
+  auto b = make_node();
+  auto first = await(*b, b->dial(full_addr(*a)));
+  ASSERT_TRUE(first.ok());
+  auto second = await(*b, b->dial(full_addr(*a)));
+  // The listener refuses the second upgraded connection; the dialer sees it close.
+  if (second.ok()) {
+    bool closed = false;
+    for (int i = 0; i < 200 && !closed; ++i) {
+      closed = !await(*b, b->ping(*second)).ok();
+      if (!closed) std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_TRUE(closed);
+  }
+  EXPECT_TRUE(await(*b, b->ping(*first)).ok());
+  for (int i = 0; i < 200 && a->stats().connections > 1; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(a->stats().connections, 1u);
+}
