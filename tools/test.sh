@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every weft test: unit tests and interop tests against go-libp2p and
-# js-libp2p, with both crypto backends (OpenSSL 3, then BoringSSL).
-# Installs what it needs first. Usage: tools/test.sh [openssl|boringssl]...
+# js-libp2p, with both crypto backends (OpenSSL 3, then BoringSSL), then all
+# of them again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Installs what it needs first. Usage: tools/test.sh [openssl|boringssl|asan]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -10,12 +11,19 @@ tools/install-deps.sh
 tests/interop/setup.sh
 
 backends=("$@")
-[ "${#backends[@]}" -gt 0 ] || backends=(openssl boringssl)
+[ "${#backends[@]}" -gt 0 ] || backends=(openssl boringssl asan)
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 for backend in "${backends[@]}"; do
   build="$root/build/test-$backend"
+  case "$backend" in
+    openssl|boringssl) options=(-DWEFT_CRYPTO="$backend") ;;
+    asan) options=(-DWEFT_CRYPTO=openssl -DWEFT_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+    *) echo "tools/test.sh: unknown configuration '$backend'" >&2; exit 2 ;;
+  esac
   echo "=== weft: build ($backend)"
-  cmake -S "$root" -B "$build" -G Ninja -DWEFT_CRYPTO="$backend" >/dev/null
+  cmake -S "$root" -B "$build" -G Ninja "${options[@]}" >/dev/null
   cmake --build "$build"
   echo "=== weft: unit tests ($backend)"
   ctest --test-dir "$build" --output-on-failure -j2

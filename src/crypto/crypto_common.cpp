@@ -19,4 +19,10 @@ bool ChaChaPoly::open(std::uint64_t nonce, BytesView ad, BytesView in, MutableBy
   return open(noise_nonce(nonce), ad, in, out);
 }
 
+Ed25519KeyPair ed25519_generate() {
+  std::array<std::uint8_t, 32> seed{};
+  random_bytes(seed);
+  return ed25519_from_seed(seed);
+}
+
 }  // namespace weft::crypto

@@ -223,11 +223,13 @@ class DialOutcome:
     seconds: float
 
 
-def run_dialer(program: PeerProgram, target: str, log_path: Path) -> DialOutcome:
+def run_dialer(
+    program: PeerProgram, target: str, log_path: Path, extra_args: list[str] | None = None
+) -> DialOutcome:
     start = time.monotonic()
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            program.command + ["dial", target],
+            program.command + ["dial", target] + (extra_args or []),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=log_file,

@@ -148,12 +148,23 @@ Task<std::string> dial_session(Node& n, DialOptions opt) {
   auto conn = co_await n.dial(*ma);
   if (!conn) co_return fail("dial", conn.error());
   const double connect_ms = ms(std::chrono::steady_clock::now() - t0);
+  // The first ping goes out at once: dial → first ping reply is the
+  // connection setup time weft reports (setup_ms).
+  std::vector<std::string> rtts;
+  double setup_ms = 0;
+  if (opt.pings > 0) {
+    auto rtt = co_await n.ping(*conn);
+    if (!rtt) co_return fail("ping", rtt.error());
+    setup_ms = ms(std::chrono::steady_clock::now() - t0);
+    std::ostringstream v;
+    v << ms(*rtt);
+    rtts.push_back(v.str());
+  }
   auto info = co_await n.identify(*conn);
   if (!info) co_return fail("identify", info.error());
   const PeerId remote = (*conn)->remote_peer();
 
-  std::vector<std::string> rtts;
-  for (int i = 0; i < opt.pings; ++i) {
+  for (int i = 1; i < opt.pings; ++i) {
     auto rtt = co_await n.ping(*conn);
     if (!rtt) co_return fail("ping", rtt.error());
     std::ostringstream v;
@@ -182,6 +193,7 @@ Task<std::string> dial_session(Node& n, DialOptions opt) {
   js << ",\"remote_peer_id\":" << json_string(remote.to_string())
      << ",\"agent_version\":" << json_string(info->agent_version)
      << ",\"protocols\":" << json_list(info->protocols) << ",\"connect_ms\":" << connect_ms
+     << ",\"setup_ms\":" << setup_ms
      << ",\"ping_rtts_ms\":[";
   for (std::size_t i = 0; i < rtts.size(); ++i) js << (i ? "," : "") << rtts[i];
   js << "],\"echo_bytes\":" << reply->size() << ",\"echo_match\":" << (echo_match ? "true" : "false")

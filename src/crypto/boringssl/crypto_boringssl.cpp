@@ -92,12 +92,6 @@ Result<std::array<std::uint8_t, 32>> x25519(const std::array<std::uint8_t, 32>& 
 
 // ---- Ed25519 ----
 
-Ed25519KeyPair ed25519_generate() {
-  std::array<std::uint8_t, 32> seed{};
-  random_bytes(seed);
-  return ed25519_from_seed(seed);
-}
-
 Ed25519KeyPair ed25519_from_seed(BytesView seed32) {
   assert(seed32.size() == 32);
   Ed25519KeyPair kp{};
