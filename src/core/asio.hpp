@@ -25,6 +25,17 @@ using Task = asio::awaitable<T>;
 //   - coroutines take their inputs as parameters, never through captures;
 //   - no co_await inside a conditional expression.
 
+// Runs `task` with Asio's throw_if_cancelled turned off for its whole
+// coroutine chain. Asio 1.22 otherwise throws operation_aborted at the next
+// co_await after a cancellation; weft reports cancellation as errc::canceled
+// through Result instead, so every task spawned where cancellation can reach
+// it is wrapped in this.
+template <typename T>
+Task<T> without_cancel_exceptions(Task<T> task) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  co_return co_await std::move(task);
+}
+
 // Completion token for expected errors: `auto [ec, n] = co_await op(as_tuple_awaitable);`
 inline constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 

@@ -46,7 +46,12 @@ Task<Status> Connection::wait_open() {
 
 Task<Result<std::shared_ptr<Connection>>> Connection::opened() {
   auto self = shared_from_this();
-  WEFT_CO_CHECK(co_await wait_open());
+  auto st = co_await wait_open();
+  if (!st) {
+    // The dialler gave up: a connection nobody waits for is not left behind.
+    if (st.code() == errc::canceled) abort(Error{errc::canceled, "the dial was cancelled"});
+    co_return std::move(st).error();
+  }
   co_return self;
 }
 

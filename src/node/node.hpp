@@ -79,9 +79,12 @@ class Node {
   // caller's executor. Pass a coroutine whose inputs are its parameters (a
   // member or free coroutine function), not a capturing lambda: GCC 12 does
   // not keep a lambda coroutine's captures alive reliably.
+  // Cancelling the caller cancels `task` (Asio forwards it), which then
+  // completes with errc::canceled.
   template <typename T>
   Task<T> run_on(const std::shared_ptr<Connection>& conn, Task<T> task) {
-    return asio::co_spawn(conn->strand(), std::move(task), asio::use_awaitable);
+    return asio::co_spawn(conn->strand(), without_cancel_exceptions(std::move(task)),
+                          asio::use_awaitable);
   }
 
   // Every connection the node has right now, in any state.
