@@ -28,7 +28,18 @@ for backend in "${backends[@]}"; do
   echo "=== weft: unit tests ($backend)"
   ctest --test-dir "$build" --output-on-failure -j2
   echo "=== weft: interop tests ($backend)"
-  WEFT_PEER="$build/tests/interop/weft-peer" WEFT_INTEROP_REQUIRE_ALL=1 \
-    WEFT_INTEROP_OUT="$build/interop" python3 -m pytest "$root/tests/interop" -v -s
+  tool=""
+  for candidate in "$build/tools/weft" "$build/tools/weft/weft"; do
+    if [ -f "$candidate" ] && [ -x "$candidate" ]; then tool="$candidate"; fi
+  done
+  WEFT_PEER="$build/tests/interop/weft-peer" WEFT_TOOL="$tool" WEFT_INTEROP_REQUIRE_ALL=1 \
+    WEFT_INTEROP_OUT="$build/interop" python3 -m pytest "$root/tests/interop" -v -s -p no:cacheprovider
 done
+
+# Packaging: shared/static library, exports, ABI baseline, install + pkg-config
+# + CMake package + the C examples, from a clean prefix.
+if [ -x "$root/tools/test-packaging.sh" ]; then
+  echo "=== weft: packaging checks"
+  "$root/tools/test-packaging.sh"
+fi
 echo "=== weft: all tests passed (${backends[*]})"
