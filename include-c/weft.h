@@ -284,8 +284,9 @@ WEFT_API int weft_node_event_fd(weft_node node, int* fd);
  * waiting up to `timeout_ms` for the first one (0: do not wait; -1: wait
  * until one arrives or the node is closed). `count` receives the number
  * moved. Several threads may poll one node; each event goes to one of them.
- * If more than WEFT_LIMIT_MAX_PENDING_EVENTS events are queued, new
- * submissions fail with WEFT_ELIMIT until the queue is drained. */
+ * While WEFT_LIMIT_MAX_PENDING_EVENTS events (or more) are queued, new
+ * submissions fail with WEFT_ELIMIT until the queue is drained. Returns
+ * WEFT_ENOTFOUND if the node is closed while waiting. */
 WEFT_API int weft_node_poll(weft_node node, weft_event** events, size_t max, int timeout_ms,
                             size_t* count);
 
@@ -315,6 +316,9 @@ WEFT_API const char* weft_event_list(const weft_event* event, int which);
 /* ======================================================================== */
 /* Operations (asynchronous: exactly one event each when submitted)        */
 /* ======================================================================== */
+
+/* Submitting one fails with WEFT_ESTATE before weft_node_start and with
+ * WEFT_ESTOPPED once weft_node_stop has begun. */
 
 /* Requests cancellation of every pending operation of `node` submitted with
  * `token`. Each still completes exactly once: with WEFT_ECANCELED, or with
@@ -362,7 +366,8 @@ WEFT_API int weft_node_unhandle(weft_node node, const char* protocol);
  * not registered). Event ACCEPT_STREAM: stream, conn, protocol, peer id. */
 WEFT_API int weft_accept_stream(weft_node node, const char* protocol, uint64_t token);
 
-/* Reads between 1 and `max_bytes` bytes (at most WEFT_LIMIT_MAX_READ_SIZE).
+/* Reads between 1 and `max_bytes` bytes (at most WEFT_LIMIT_MAX_READ_SIZE,
+ * else WEFT_ELIMIT).
  * Event READ: data; status WEFT_EOF once the remote closed its write side
  * and everything was read. */
 WEFT_API int weft_stream_read(weft_stream stream, size_t max_bytes, uint64_t token);

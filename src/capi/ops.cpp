@@ -1,0 +1,106 @@
+#include "capi/ops.hpp"
+
+// Asio 1.22 throws operation_aborted from the next co_await of a coroutine
+// chain that was cancelled unless this is turned off first; weft reports
+// cancellation as errc::canceled instead.
+#define WEFT_OP_PROLOGUE(op, out)                                  \
+  co_await asio::this_coro::throw_if_cancelled(false);             \
+  Outcome out;                                                     \
+  if ((op)->cancel_requested) {                                    \
+    out.error = Error{errc::canceled, "cancelled before it started"}; \
+    co_return out;                                                 \
+  }
+
+namespace weft::capi {
+
+Task<Outcome> dial_op(std::shared_ptr<Op> op, Node* node, Multiaddr addr) {
+  WEFT_OP_PROLOGUE(op, out)
+  auto dialing = node->dial(std::move(addr));
+  auto conn = co_await std::move(dialing);
+  if (!conn) {
+    out.error = std::move(conn).error();
+  } else {
+    out.conn = std::move(*conn);
+  }
+  co_return out;
+}
+
+Task<Outcome> ping_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> conn,
+                      std::chrono::milliseconds timeout) {
+  WEFT_OP_PROLOGUE(op, out)
+  auto pinging = conn->ping(timeout);
+  auto rtt = co_await std::move(pinging);
+  if (!rtt) {
+    out.error = std::move(rtt).error();
+  } else {
+    out.count = static_cast<std::uint64_t>(rtt->count());
+  }
+  co_return out;
+}
+
+Task<Outcome> identify_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> conn) {
+  WEFT_OP_PROLOGUE(op, out)
+  auto waiting = conn->wait_identified();
+  auto info = co_await std::move(waiting);
+  if (!info) {
+    out.error = std::move(info).error();
+  } else {
+    out.info = std::move(*info);
+  }
+  co_return out;
+}
+
+Task<Outcome> open_stream_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> conn,
+                             std::vector<std::string> protocols) {
+  WEFT_OP_PROLOGUE(op, out)
+  auto opening = conn->open_stream(std::move(protocols));
+  auto stream = co_await std::move(opening);
+  if (!stream) {
+    out.error = std::move(stream).error();
+  } else {
+    out.stream = std::move(*stream);
+  }
+  co_return out;
+}
+
+Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream,
+                      std::size_t max) {
+  WEFT_OP_PROLOGUE(op, out)
+  out.data.resize(max);
+  MutableBytesView buf(out.data);
+  auto reading = stream->read_some(buf);
+  auto n = co_await std::move(reading);
+  if (!n) {
+    out.error = std::move(n).error();
+    out.data.clear();
+    out.data.shrink_to_fit();
+    co_return out;
+  }
+  out.data.resize(*n);
+  // A short read into a large buffer: give the unused memory back.
+  if (out.data.capacity() > 2 * out.data.size() + 4096) out.data.shrink_to_fit();
+  co_return out;
+}
+
+Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, Bytes data) {
+  WEFT_OP_PROLOGUE(op, out)
+  BytesView view(data);
+  auto writing = stream->write_all(view);
+  auto st = co_await std::move(writing);
+  if (!st) {
+    out.error = std::move(st).error();
+  } else {
+    out.count = data.size();
+  }
+  co_return out;
+}
+
+Task<Outcome> close_write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream) {
+  WEFT_OP_PROLOGUE(op, out)
+  auto closing = stream->close_write();
+  auto st = co_await std::move(closing);
+  if (!st) out.error = std::move(st).error();
+  co_return out;
+}
+
+}  // namespace weft::capi

@@ -1,0 +1,26 @@
+// The coroutines behind the asynchronous C calls. Each runs on its op's
+// strand (a connection's strand, or a fresh strand for a dial), takes its
+// inputs as parameters (the GCC 12 rule in core/asio.hpp), and reports
+// everything, cancellation included, in its Outcome: it never throws.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "capi/node_state.hpp"
+
+namespace weft::capi {
+
+Task<Outcome> dial_op(std::shared_ptr<Op> op, Node* node, Multiaddr addr);
+Task<Outcome> ping_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> conn,
+                      std::chrono::milliseconds timeout);
+Task<Outcome> identify_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> conn);
+Task<Outcome> open_stream_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> conn,
+                             std::vector<std::string> protocols);
+Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, std::size_t max);
+Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, Bytes data);
+Task<Outcome> close_write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream);
+
+}  // namespace weft::capi
