@@ -40,6 +40,8 @@ done
 # + CMake package + the C examples, from a clean prefix.
 if [ -x "$root/tools/test-packaging.sh" ]; then
   echo "=== weft: packaging checks"
-  "$root/tools/test-packaging.sh"
+  packaging_build=""
+  [ -d "$root/build/test-openssl" ] && packaging_build="$root/build/test-openssl"
+  WEFT_PACKAGING_BUILD="$packaging_build" "$root/tools/test-packaging.sh"
 fi
 echo "=== weft: all tests passed (${backends[*]})"
