@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every weft test: unit tests and interop tests against go-libp2p and
 # js-libp2p, with both crypto backends (OpenSSL 3, then BoringSSL), then all
-# of them again under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Installs what it needs first. Usage: tools/test.sh [openssl|boringssl|asan]...
+# of them again under AddressSanitizer + UndefinedBehaviorSanitizer and under
+# ThreadSanitizer; then the packaging checks.
+# Installs what it needs first. Usage: tools/test.sh [openssl|boringssl|asan|tsan]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -11,15 +12,17 @@ tools/install-deps.sh
 tests/interop/setup.sh
 
 backends=("$@")
-[ "${#backends[@]}" -gt 0 ] || backends=(openssl boringssl asan)
+[ "${#backends[@]}" -gt 0 ] || backends=(openssl boringssl asan tsan)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 
 for backend in "${backends[@]}"; do
   build="$root/build/test-$backend"
   case "$backend" in
     openssl|boringssl) options=(-DWEFT_CRYPTO="$backend") ;;
     asan) options=(-DWEFT_CRYPTO=openssl -DWEFT_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+    tsan) options=(-DWEFT_CRYPTO=openssl -DWEFT_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
     *) echo "tools/test.sh: unknown configuration '$backend'" >&2; exit 2 ;;
   esac
   echo "=== weft: build ($backend)"
