@@ -220,13 +220,12 @@ Task<void> Node::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor) 
       raw->abort();
       continue;
     }
-    launch(conn, std::move(raw), std::nullopt);
+    launch(conn, std::move(raw), Multiaddr{});
   }
 }
 
 void Node::launch(const std::shared_ptr<Connection>& conn, std::unique_ptr<TcpChannel> raw,
-                  std::optional<PeerId> expected) {
-  Multiaddr dial_addr;
+                  Multiaddr dial_addr) {
   asio::co_spawn(conn->strand(), conn->run(std::move(raw), std::move(dial_addr)),
                  [this, conn](std::exception_ptr e) {
                    log_exception("connection")(e);
@@ -240,11 +239,7 @@ Task<Result<std::shared_ptr<Connection>>> Node::dial(Multiaddr addr) {
   auto conn = std::make_shared<Connection>(*this, asio::make_strand(*io_), Direction::outbound,
                                            next_connection_id_++);
   WEFT_CO_CHECK(connections_.admit(conn));
-  asio::co_spawn(conn->strand(), conn->run(nullptr, std::move(addr)),
-                 [this, conn](std::exception_ptr e) {
-                   log_exception("connection")(e);
-                   if (e) connections_.remove(conn);
-                 });
+  launch(conn, nullptr, std::move(addr));
   co_return co_await run_on(conn, conn->opened());
 }
 

@@ -29,7 +29,6 @@ namespace weft {
 
 struct NodeStats {
   std::size_t connections = 0, inbound = 0, outbound = 0, handshaking = 0;
-  std::size_t streams = 0;
   std::uint64_t connections_opened = 0, connections_failed = 0;
 };
 
@@ -100,8 +99,10 @@ class Node {
 
   Status listen(const Multiaddr& addr);
   Task<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor);
+  // Runs the connection's coroutine: inbound with its accepted socket, or
+  // outbound (raw null) connecting to dial_addr first.
   void launch(const std::shared_ptr<Connection>& conn, std::unique_ptr<TcpChannel> raw,
-              std::optional<PeerId> expected);
+              Multiaddr dial_addr);
   std::optional<StreamHandler> handler_for(std::string_view protocol) const;
   identify::Info local_identify_info(const Connection& conn) const;
   void install_builtin_handlers();
