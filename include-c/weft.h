@@ -258,6 +258,21 @@ typedef enum weft_stat {
 } weft_stat;
 WEFT_API int weft_node_stat(weft_node node, int stat, uint64_t* value);
 
+/* Process-wide counts of what weft holds right now, across all nodes, for
+ * leak accounting: once every node is closed, each is back to its value
+ * from before the first node was created (zero). Stable values. */
+typedef enum weft_live {
+  WEFT_LIVE_NODES = 1,        /* nodes created and not yet closed */
+  WEFT_LIVE_THREADS = 2,      /* weft I/O threads running */
+  WEFT_LIVE_SOCKETS = 3,      /* TCP sockets, connecting, connected or listening */
+  WEFT_LIVE_TIMERS = 4,       /* timers in existence (deadlines, keep-alive, ...) */
+  WEFT_LIVE_CONNECTIONS = 5,  /* connection objects, handshaking or established */
+  WEFT_LIVE_STREAMS = 6,      /* muxed stream objects */
+  WEFT_LIVE_OPERATIONS = 7    /* asynchronous operations submitted, not yet completed */
+} weft_live;
+/* WEFT_EINVAL for an unknown `what` or a NULL `value`. Any thread. */
+WEFT_API int weft_live_count(int what, uint64_t* value);
+
 /* ======================================================================== */
 /* Events                                                                   */
 /* ======================================================================== */

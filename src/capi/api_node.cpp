@@ -1,5 +1,15 @@
 // Nodes: lifecycle, information, the event queue, protocol registration.
 #include "capi/lookup.hpp"
+#include "core/live.hpp"
+
+static_assert(static_cast<int>(weft::Live::nodes) == WEFT_LIVE_NODES);
+static_assert(static_cast<int>(weft::Live::threads) == WEFT_LIVE_THREADS);
+static_assert(static_cast<int>(weft::Live::sockets) == WEFT_LIVE_SOCKETS);
+static_assert(static_cast<int>(weft::Live::timers) == WEFT_LIVE_TIMERS);
+static_assert(static_cast<int>(weft::Live::connections) == WEFT_LIVE_CONNECTIONS);
+static_assert(static_cast<int>(weft::Live::streams) == WEFT_LIVE_STREAMS);
+static_assert(static_cast<int>(weft::Live::operations) == WEFT_LIVE_OPERATIONS);
+static_assert(weft::kLiveKinds == WEFT_LIVE_OPERATIONS);
 
 using namespace weft;
 using namespace weft::capi;
@@ -112,6 +122,16 @@ WEFT_API int weft_node_stat(weft_node node, int stat, uint64_t* value) {
       case WEFT_STAT_CONNECTIONS_FAILED: *value = s.connections_failed; break;
       default: return fail(WEFT_EINVAL, "unknown statistic " + std::to_string(stat));
     }
+    return WEFT_OK;
+  });
+}
+
+WEFT_API int weft_live_count(int what, uint64_t* value) {
+  return guarded("weft_live_count", [&]() -> int {
+    if (value == nullptr) return fail(WEFT_EINVAL, "value is NULL");
+    if (what < WEFT_LIVE_NODES || what > WEFT_LIVE_OPERATIONS)
+      return fail(WEFT_EINVAL, "unknown live count " + std::to_string(what));
+    *value = live_count(static_cast<Live>(what));
     return WEFT_OK;
   });
 }

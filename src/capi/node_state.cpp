@@ -189,6 +189,7 @@ int NodeState::close() {
   node_.reset();
   std::lock_guard lock(pending_mu_);
   retired_.clear();
+  live_sub(Live::operations, static_cast<std::int64_t>(pending_.size()));
   pending_.clear();
   return WEFT_OK;
 }
@@ -201,6 +202,7 @@ std::shared_ptr<Op> NodeState::new_op(int type, std::uint64_t token,
 void NodeState::add_pending(const std::shared_ptr<Op>& op) {
   std::lock_guard lock(pending_mu_);
   pending_.emplace(op->token, op);
+  live_add(Live::operations);
 }
 
 void NodeState::remove_pending(const Op& op) noexcept {
@@ -209,6 +211,7 @@ void NodeState::remove_pending(const Op& op) noexcept {
   for (auto it = begin; it != end; ++it) {
     if (it->second.get() == &op) {
       pending_.erase(it);
+      live_sub(Live::operations);
       return;
     }
   }

@@ -3,6 +3,7 @@
 
 #include "core/asio.hpp"
 #include "core/byte_channel.hpp"
+#include "core/live.hpp"
 
 namespace weft {
 
@@ -28,6 +29,7 @@ class TcpChannel final : public ByteChannel {
   asio::ip::tcp::socket socket_;
   asio::ip::tcp::endpoint local_;
   asio::ip::tcp::endpoint remote_;
+  LiveToken<Live::sockets> live_;
 };
 
 }  // namespace weft

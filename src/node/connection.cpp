@@ -62,7 +62,7 @@ Task<Result<std::chrono::nanoseconds>> Connection::ping(std::chrono::millisecond
   // A fresh timer per ping: on timeout the stream is reset, which fails the
   // pending read; no timer is ever reused after it fired.
   bool timed_out = false;
-  asio::steady_timer timer(strand_, timeout);
+  Timer timer(strand_, timeout);
   timer.async_wait([&timed_out, weak = std::weak_ptr<YamuxStream>(s.channel)](std::error_code ec) {
     if (ec) return;
     timed_out = true;
@@ -282,7 +282,7 @@ namespace {
 
 // Resets `stream` if the negotiation has not finished when the timer fires.
 struct NegotiationWatchdog {
-  asio::steady_timer timer;
+  Timer timer;
   NegotiationWatchdog(const Strand& strand, std::chrono::milliseconds after,
                       std::shared_ptr<YamuxStream> stream)
       : timer(strand, after) {

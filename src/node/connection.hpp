@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "core/asio.hpp"
+#include "core/live.hpp"
 #include "core/wait_queue.hpp"
 #include "multiformats/multiaddr.hpp"
 #include "multiformats/peer_id.hpp"
@@ -98,10 +99,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   PeerId remote_peer_;
   Multiaddr remote_addr_, local_addr_;
   asio::ip::tcp::resolver resolver_;             // while connecting
-  std::optional<asio::ip::tcp::socket> connecting_socket_;
+  std::optional<Socket> connecting_socket_;
   TcpChannel* raw_ = nullptr;  // while handshaking: the socket to abort
   std::shared_ptr<YamuxSession> session_;
-  asio::steady_timer handshake_timer_;
+  Timer handshake_timer_;
+  LiveToken<Live::connections> live_;
   Error failure_;
   WaitQueue state_changed_;
   std::optional<Result<identify::Info>> identify_result_;

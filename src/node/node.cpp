@@ -159,7 +159,7 @@ Status Node::listen(const Multiaddr& addr) {
   auto ip = asio::ip::make_address(target.host, ec);
   if (ec) return Error{errc::invalid_argument, "bad listen address " + target.host};
   asio::ip::tcp::endpoint ep(ip, target.port);
-  auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(asio::make_strand(*io_));
+  auto acceptor = std::make_shared<Acceptor>(asio::make_strand(*io_));
   acceptor->open(ep.protocol(), ec);
   if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
@@ -197,7 +197,10 @@ Status Node::start() {
   work_.emplace(io_->get_executor());
   for (auto& acc : acceptors_)
     asio::co_spawn(acc->get_executor(), accept_loop(acc), log_exception("accept loop"));
-  for (std::size_t i = 0; i < config_.io_threads; ++i) threads_.emplace_back([this] { io_->run(); });
+  for (std::size_t i = 0; i < config_.io_threads; ++i) threads_.emplace_back([this] {
+    LiveToken<Live::threads> counted;
+    io_->run();
+  });
   return {};
 }
 
@@ -209,7 +212,7 @@ Task<void> Node::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor) 
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
       WEFT_LOG(warn, "accept failed: " + ec.message());
       // Resource exhaustion (EMFILE...): back off briefly with a fresh timer.
-      asio::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
+      Timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
       co_await pause.async_wait(use_tuple);
       continue;
     }

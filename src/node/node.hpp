@@ -21,6 +21,7 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "core/live.hpp"
 #include "node/config.hpp"
 #include "node/connection.hpp"
 #include "node/connection_manager.hpp"
@@ -109,6 +110,7 @@ class Node {
   void push_identify_to_peers();
   void trace(std::string what);
 
+  LiveToken<Live::nodes> live_;
   NodeConfig config_;
   Identity identity_;
   // A pointer so that it is destroyed first, explicitly, in ~Node: pending

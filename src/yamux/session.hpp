@@ -34,6 +34,7 @@
 #include "core/asio.hpp"
 #include "core/byte_channel.hpp"
 #include "core/error.hpp"
+#include "core/live.hpp"
 #include "core/wait_queue.hpp"
 #include "yamux/buffers.hpp"
 #include "yamux/config.hpp"
@@ -193,7 +194,7 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   std::chrono::nanoseconds rtt_{0};
 
   YamuxStats stats_;
-  asio::steady_timer timer_;
+  Timer timer_;
 
   WaitQueue writer_q_;  // out_ became non-empty, or failure
   WaitQueue space_q_;   // out_ was handed to the writer (space for data frames)

@@ -20,6 +20,7 @@
 #include <memory>
 
 #include "core/byte_channel.hpp"
+#include "core/live.hpp"
 #include "core/wait_queue.hpp"
 #include "yamux/buffers.hpp"
 #include "yamux/config.hpp"
@@ -60,6 +61,7 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   Task<Result<std::size_t>> read_some_impl(MutableBytesView buf) override;
 
  private:
+  LiveToken<Live::streams> live_;
   friend class YamuxSession;
   class SendTurn;
   struct TurnNode {

@@ -162,6 +162,11 @@ inline size_t count_dir(const char* path) {
 }
 inline size_t thread_count() { return count_dir("/proc/self/task"); }
 inline size_t fd_count() { return count_dir("/proc/self/fd"); }
+inline uint64_t live(int what) {
+  uint64_t value = ~uint64_t{0};
+  EXPECT_EQ(weft_live_count(what, &value), WEFT_OK);
+  return value;
+}
 
 // Waits (bounded) until `pred` holds.
 template <typename Pred>

@@ -209,12 +209,25 @@ TEST(CapiLifecycle, ThreadsAndFdsBackToBaselineAfterClose) {
     ASSERT_EQ(weft_stream_read(s, 10, 4), WEFT_OK);  // left pending
     int fd;
     ASSERT_EQ(weft_node_event_fd(b, &fd), WEFT_OK);
+    EXPECT_EQ(live(WEFT_LIVE_NODES), 2u);
+    EXPECT_EQ(live(WEFT_LIVE_THREADS), 6u);
+    EXPECT_GE(live(WEFT_LIVE_SOCKETS), 2u * 2 + 2 * 2);  // 4 listeners, 2 connections
+    EXPECT_GE(live(WEFT_LIVE_CONNECTIONS), 4u);
+    EXPECT_GE(live(WEFT_LIVE_STREAMS), 2u);
+    EXPECT_GE(live(WEFT_LIVE_TIMERS), 4u);  // keep-alive tickers at least
+    EXPECT_EQ(live(WEFT_LIVE_OPERATIONS), 1u);
     // Closed without stopping first, with handles and an operation pending.
     ASSERT_EQ(weft_node_close(b), WEFT_OK);
     ASSERT_EQ(weft_node_close(a), WEFT_OK);
   }
   EXPECT_EQ(thread_count(), threads0);
   EXPECT_EQ(fd_count(), fds0);
+  for (int what = WEFT_LIVE_NODES; what <= WEFT_LIVE_OPERATIONS; ++what)
+    EXPECT_EQ(live(what), 0u) << "weft_live " << what;
+  uint64_t v = 0;
+  EXPECT_EQ(weft_live_count(0, &v), WEFT_EINVAL);
+  EXPECT_EQ(weft_live_count(WEFT_LIVE_OPERATIONS + 1, &v), WEFT_EINVAL);
+  EXPECT_EQ(weft_live_count(WEFT_LIVE_NODES, nullptr), WEFT_EINVAL);
 }
 
 TEST(CapiLifecycle, EightThreadsAtOnce) {
