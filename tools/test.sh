@@ -2,8 +2,9 @@
 # Runs every weft test: unit tests and interop tests against go-libp2p and
 # js-libp2p, with both crypto backends (OpenSSL 3, then BoringSSL), then all
 # of them again under AddressSanitizer + UndefinedBehaviorSanitizer and under
-# ThreadSanitizer; then the packaging checks.
-# Installs what it needs first. Usage: tools/test.sh [openssl|boringssl|asan|tsan]...
+# ThreadSanitizer; then the Python package (wheel built once, installed into a fresh
+# virtualenv, its pytest suite run there); then the packaging checks.
+# Installs what it needs first. Usage: tools/test.sh [openssl|boringssl|asan|tsan|python]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -12,12 +13,16 @@ tools/install-deps.sh
 tests/interop/setup.sh
 
 backends=("$@")
-[ "${#backends[@]}" -gt 0 ] || backends=(openssl boringssl asan tsan)
+[ "${#backends[@]}" -gt 0 ] || backends=(openssl boringssl asan tsan python)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 
 for backend in "${backends[@]}"; do
+  if [ "$backend" = python ]; then
+    WEFT_PYTHON_OUT="$root/build/test-python" tools/test-python.sh
+    continue
+  fi
   build="$root/build/test-$backend"
   case "$backend" in
     openssl|boringssl) options=(-DWEFT_CRYPTO="$backend") ;;
