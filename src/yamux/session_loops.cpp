@@ -223,11 +223,10 @@ Result<std::shared_ptr<YamuxStream>> YamuxSession::handle_syn(const FrameHeader&
   if (streams_.count(id) != 0) {
     return protocol_error("duplicate SYN for open stream " + std::to_string(id));
   }
-  if (id <= highest_inbound_id_) {
-    return protocol_error("SYN reuses stream id " + std::to_string(id) + " (ids must grow; last was " +
-                          std::to_string(highest_inbound_id_) + ")");
-  }
-  highest_inbound_id_ = id;
+  // Ids need not arrive in order: a peer that allocates ids 1 and 3 may send
+  // their SYNs from two tasks (go-libp2p opens identify and ping at once),
+  // so 3 can come first. The spec only forbids an id that is open now.
+  highest_inbound_id_ = std::max(highest_inbound_id_, id);
   if (local_goaway_ || streams_.size() >= cfg_.max_streams ||
       unacked_inbound_ >= cfg_.max_unacked_inbound || backlog_.size() >= cfg_.accept_backlog) {
     queue_control(FrameType::window_update, yamux::flag::rst, id, 0);
