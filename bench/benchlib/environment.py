@@ -1,0 +1,213 @@
+"""Everything around the measurements: building the peers, installing iperf3 and matplotlib,
+the machine's facts and the versions in play, and the physical limits (iperf3, AEAD rate)."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PEERS = ROOT / "bench" / "peers"
+BUILD_TIMEOUT_S = 3600
+
+
+@dataclass
+class Build:
+    name: str
+    ok: bool
+    reason: str = ""
+    seconds: float = 0.0
+
+
+def _run_build(name: str, script: Path, env: dict | None = None) -> Build:
+    start = time.monotonic()
+    if not script.exists():
+        return Build(name, False, f"{script.relative_to(ROOT)} does not exist")
+    try:
+        proc = subprocess.run(["bash", str(script)], capture_output=True, text=True,
+                              env={**os.environ, **(env or {})}, timeout=BUILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return Build(name, False, f"build.sh did not finish within {BUILD_TIMEOUT_S} s")
+    took = time.monotonic() - start
+    if proc.returncode != 0:
+        detail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])[-800:]
+        return Build(name, False, f"build.sh exited with {proc.returncode}: {detail}", took)
+    return Build(name, True, "", took)
+
+
+def build_peer(name: str) -> Build:
+    """Runs bench/peers/<name>/build.sh; the peer must then be bench/peers/<name>/peer."""
+    outcome = _run_build(name, PEERS / name / "build.sh")
+    peer = PEERS / name / "peer"
+    if outcome.ok and not (peer.exists() and os.access(peer, os.X_OK)):
+        return Build(name, False, f"build.sh succeeded but {peer.relative_to(ROOT)} is not an executable",
+                     outcome.seconds)
+    return outcome
+
+
+def weft_build_dir() -> Path:
+    return Path(os.environ.get("WEFT_BENCH_BUILD", ROOT / "build" / "bench"))
+
+
+def boringssl_build_dir() -> Path:
+    return ROOT / "build" / "bench-boringssl"
+
+
+def build_weft_boringssl() -> Build:
+    """weft's peer and AEAD benchmark again, with -DWEFT_CRYPTO=boringssl, in their own tree."""
+    return _run_build("weft-boringssl", PEERS / "weft" / "build.sh", {
+        "WEFT_BENCH_BUILD": str(boringssl_build_dir()), "WEFT_CRYPTO": "boringssl",
+        "WEFT_BENCH_WITH_TOOL": "0", "WEFT_BENCH_LINK": "0", "WEFT_BENCH_PEER": ""})
+
+
+def ensure_iperf3() -> str | None:
+    """Installs iperf3 with apt if it is missing. Returns None, or why it is not available."""
+    if shutil.which("iperf3"):
+        return None
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    install = sudo + ["apt-get", "install", "-y", "-qq", "iperf3"]
+    if subprocess.run(install, capture_output=True, env=env).returncode != 0:
+        subprocess.run(sudo + ["apt-get", "update", "-qq"], capture_output=True, env=env)
+        proc = subprocess.run(install, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            return f"apt-get install iperf3 failed: {proc.stderr.strip()[-300:]}"
+    return None if shutil.which("iperf3") else "iperf3 is not in PATH after installing it"
+
+
+def ensure_matplotlib() -> str | None:
+    """Installs matplotlib with pip if it is missing. Returns None, or why it is not available."""
+    try:
+        import matplotlib  # noqa: F401
+        return None
+    except ImportError:
+        pass
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "matplotlib"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return f"pip install matplotlib failed: {proc.stderr.strip()[-300:]}"
+    try:
+        import importlib
+        importlib.invalidate_caches()
+        import matplotlib  # noqa: F401,F811
+        return None
+    except ImportError as error:
+        return f"matplotlib does not import after installing it: {error}"
+
+
+# ---- facts ---------------------------------------------------------------------------------
+
+def _output(command: list[str], cwd: Path | None = None) -> str:
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=cwd)
+        return (proc.stdout or proc.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def machine_facts() -> dict:
+    lscpu = {}
+    for line in _output(["lscpu"]).splitlines():
+        if ":" in line:
+            key, value = line.split(":", 1)
+            lscpu[key.strip()] = value.strip()
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / (1 << 20):.1f} GiB"
+    except OSError:
+        pass
+    return {
+        "cpu": lscpu.get("Model name", platform.processor() or "unknown"),
+        "cores": os.cpu_count(),
+        "threads_per_core": lscpu.get("Thread(s) per core", "?"),
+        "kernel": f"{platform.system()} {platform.release()}",
+        "memory": memory,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
+
+
+def versions(weft_tool: Path | None) -> dict:
+    v: dict[str, str] = {}
+    commit = _output(["git", "rev-parse", "--short", "HEAD"], ROOT)
+    dirty = _output(["git", "status", "--porcelain", "--untracked-files=no"], ROOT)
+    v["weft"] = (_first_line(_output([str(weft_tool), "--version"])) if weft_tool else "weft") + \
+        (f", commit {commit}{' with local changes' if dirty else ''}" if commit else "")
+    v["C/C++ compiler"] = _first_line(_output(["c++", "--version"]))
+    go_mod = PEERS / "go" / "go.mod"
+    if go_mod.exists():
+        found = re.search(r"github.com/libp2p/go-libp2p (v\S+)", go_mod.read_text())
+        v["go-libp2p"] = (found.group(1) if found else "?") + f" ({_output(['go', 'version'])})"
+    cargo_lock = PEERS / "rust" / "Cargo.lock"
+    if cargo_lock.exists():
+        found = re.search(r'name = "libp2p"\nversion = "([^"]+)"', cargo_lock.read_text())
+        v["rust-libp2p"] = (found.group(1) if found else "?") + f" ({_output(['rustc', '--version'])})"
+    js_package = PEERS / "js" / "node_modules" / "libp2p" / "package.json"
+    if js_package.exists():
+        v["js-libp2p"] = json.loads(js_package.read_text()).get("version", "?") + \
+            f" (node {_output(['node', '--version'])})"
+    bssl = _output(["dpkg-query", "-W", "-f=${Version}", "android-libboringssl-dev"])
+    if bssl:
+        v["BoringSSL"] = f"Debian android-libboringssl-dev {bssl}"
+    if shutil.which("iperf3"):
+        v["iperf3"] = _first_line(_output(["iperf3", "--version"]))
+    return v
+
+
+def default_crypto_backend() -> str:
+    found = re.search(r'set\(WEFT_CRYPTO "(\w+)"', (ROOT / "CMakeLists.txt").read_text())
+    return found.group(1) if found else "openssl"
+
+
+# ---- physical limits -----------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def iperf3_gbit_per_s(seconds: float) -> float:
+    """Raw TCP loopback throughput, one stream, as iperf3 measures it (receiver side)."""
+    port = str(_free_port())
+    server = subprocess.Popen(["iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", port],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):  # until the server listens
+            proc = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", port, "-t", str(seconds), "-J"],
+                                  capture_output=True, text=True, timeout=seconds + 30)
+            result = json.loads(proc.stdout or "{}")
+            error = result.get("error", "") or ("" if proc.returncode == 0 else proc.stderr.strip())
+            if "unable to connect" not in error:
+                break
+            time.sleep(0.1)
+        if error:
+            raise RuntimeError(f"iperf3: {error[-200:]}")
+        return result["end"]["sum_received"]["bits_per_second"] / 1e9
+    finally:
+        server.kill()
+        server.wait()
+
+
+def aead_rates(program: Path, seconds: float) -> dict:
+    """{"backend", "seal_GBps", "open_GBps"}: one core's ChaCha20-Poly1305 rate on 64 KiB frames."""
+    proc = subprocess.run([str(program), "--seconds", str(seconds)], capture_output=True, text=True,
+                          timeout=seconds * 2 + 30)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{program.name} exited with {proc.returncode}: {proc.stderr.strip()[-200:]}")
+    out = json.loads(proc.stdout)
+    return {"backend": out["backend"], "seal_GBps": out["seal_bytes_per_s"] / 1e9,
+            "open_GBps": out["open_bytes_per_s"] / 1e9}
