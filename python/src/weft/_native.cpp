@@ -206,12 +206,6 @@ PYBIND11_MODULE(_native, m) {
   m.doc() = "weft's C ABI (weft.h), bound one call to one function. Use the `weft` package.";
 
   m.attr("HEADER_ABI_VERSION") = WEFT_ABI_VERSION;
-  m.attr("HAVE_LIVE_COUNT") =
-#ifdef WEFT_PY_HAVE_LIVE_COUNT
-      true;
-#else
-      false;
-#endif
 
   m.def("version", [] { return std::string(weft_version_string()); });
   m.def("version_number", &weft_version);
@@ -315,13 +309,11 @@ PYBIND11_MODULE(_native, m) {
   m.def("node_unhandle", [](std::uint64_t n, const std::string& protocol) {
     check(weft_node_unhandle(weft_node{n}, protocol.c_str()));
   });
-#ifdef WEFT_PY_HAVE_LIVE_COUNT
   m.def("live_count", [](int what) {
     std::uint64_t value = 0;
     check(weft_live_count(what, &value));
     return value;
   });
-#endif
 
   // ---- operations (each submitted one completes exactly once, through node_poll) ----
   m.def("cancel", [](std::uint64_t n, std::uint64_t token) { check(weft_cancel(weft_node{n}, token)); });

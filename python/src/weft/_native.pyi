@@ -3,7 +3,6 @@
 from typing import Any, Callable
 
 HEADER_ABI_VERSION: int
-HAVE_LIVE_COUNT: bool
 
 # (type, token, status, error, conn, stream, protocol, data, count, text, peer_id,
 #  protocols, listen_addrs)
