@@ -30,26 +30,41 @@ Error error_from_exception(std::exception_ptr e) {
   }
 }
 
-// The completion handler of an operation's coroutine; runs on op->executor.
+// Delivers what an operation produced, unless stop completed it first.
+void finish(NodeState& state, const std::shared_ptr<Op>& op, Outcome&& outcome) noexcept {
+  if (!op->claim()) {
+    // Completed already (by stop): what the operation made is dropped.
+    if (outcome.stream) outcome.stream->channel->reset();
+    return;
+  }
+  state.deliver(op, std::move(outcome));
+}
+
+// Runs an operation's coroutine and delivers its outcome the moment it
+// finishes, on its strand. Asio posts the completion handler of a coroutine
+// that never suspended but runs the handler at once for one that did, so
+// delivering from the handler could queue the events of two reads of one
+// stream in the opposite order of the bytes they took.
+Task<void> run_op(std::shared_ptr<NodeState> state, std::shared_ptr<Op> op, Task<Outcome> task) {
+  Outcome outcome = co_await std::move(task);
+  finish(*state, op, std::move(outcome));
+}
+
+// The completion handler of run_op; runs on op->executor.
 struct Completion {
   std::shared_ptr<NodeState> state;
   std::shared_ptr<Op> op;
 
-  void operator()(std::exception_ptr e, Outcome outcome) {
-    try {
-      if (e) {
-        outcome = Outcome{};
+  void operator()(std::exception_ptr e) {
+    if (e) {
+      Outcome outcome;
+      try {
         outcome.error = error_from_exception(e);
+      } catch (...) {
+        outcome.error = Error{errc::no_memory};
       }
-    } catch (...) {
-      outcome.error = Error{errc::no_memory};
+      finish(*state, op, std::move(outcome));
     }
-    if (!op->claim()) {
-      // Completed already (by stop): what the operation made is dropped.
-      if (outcome.stream) outcome.stream->channel->reset();
-      return;
-    }
-    state->deliver(op, std::move(outcome));
     // The coroutine that ran the op may still be unwinding on this strand
     // and refer to op->signal: release the op only after it has finished.
     try {
@@ -70,7 +85,7 @@ struct Starter {
     try {
       auto ex = *op->executor;
       auto completion = asio::bind_cancellation_slot(op->signal.slot(), Completion{state, op});
-      asio::co_spawn(ex, std::move(task), std::move(completion));
+      asio::co_spawn(ex, run_op(state, op, std::move(task)), std::move(completion));
     } catch (...) {
       // Could not even start (out of memory): it still completes, once.
       if (!op->claim()) return;

@@ -1,5 +1,7 @@
 #include "node/node.hpp"
 
+#include <future>
+
 #include "core/log.hpp"
 #include "core/spawn.hpp"
 #include "net/tcp_channel.hpp"
@@ -32,6 +34,11 @@ Task<void> receive_identify_push(Stream s) {
   }
   conn->identify_result_ = std::move(info);
   conn->identified_.notify_all();
+  // The pusher closed its side after its message; closing ours ends the
+  // stream. Left half open, it would stay in the session until the
+  // connection ends: two stream objects per push, per connection.
+  auto closing = s.channel->close_write();
+  (void)co_await std::move(closing);
 }
 
 Result<std::unique_ptr<Node>> Node::create(NodeConfig config) {
@@ -195,12 +202,28 @@ Status Node::start() {
   std::lock_guard lock(state_mu_);
   state_ = State::running;
   work_.emplace(io_->get_executor());
-  for (auto& acc : acceptors_)
-    asio::co_spawn(acc->get_executor(), accept_loop(acc), log_exception("accept loop"));
-  for (std::size_t i = 0; i < config_.io_threads; ++i) threads_.emplace_back([this] {
-    LiveToken<Live::threads> counted;
-    io_->run();
-  });
+  for (auto& acc : acceptors_) {
+    auto ended = std::make_shared<std::promise<void>>();
+    accept_loops_.push_back(ended->get_future());
+    asio::co_spawn(acc->get_executor(), accept_loop(acc), [ended](std::exception_ptr e) {
+      log_exception("accept loop")(e);
+      ended->set_value();
+    });
+  }
+  // A thread is counted from its creation (so the count is exact as soon as
+  // start returns) until its function ends, just before the join.
+  for (std::size_t i = 0; i < config_.io_threads; ++i) {
+    live_add(Live::threads);
+    try {
+      threads_.emplace_back([this] {
+        io_->run();
+        live_sub(Live::threads);
+      });
+    } catch (...) {
+      live_sub(Live::threads);
+      throw;
+    }
+  }
   return {};
 }
 
@@ -295,15 +318,21 @@ void Node::stop(std::chrono::milliseconds deadline) {
   connections_.halt();
   trace("connection manager");
 
-  // 2. The transport's listeners.
+  // 2. The transport's listeners, closed on their strands. Their accept
+  //    loops are waited for: io_->stop() below discards handlers still
+  //    queued, and a queued close or accepted socket would stay open (the
+  //    kernel completing connections nobody serves) until ~Node.
+  std::vector<std::future<void>> accept_loops;
   {
     std::lock_guard lock(state_mu_);
+    accept_loops.swap(accept_loops_);
     for (auto& acc : acceptors_)
       asio::post(acc->get_executor(), [acc] {
         std::error_code ec;
         acc->close(ec);
       });
   }
+  for (auto& f : accept_loops) f.wait_for(kAbortMargin);
   trace("listeners");
 
   // 3. Connections: graceful until the deadline (handshaking ones are
@@ -329,6 +358,17 @@ void Node::stop(std::chrono::milliseconds deadline) {
   io_->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  {
+    // No thread touches the listeners any more: one whose close never ran
+    // (its thread was stuck past the margin) is closed here, and a stopped
+    // node holds no socket.
+    std::lock_guard lock(state_mu_);
+    for (auto& acc : acceptors_) {
+      std::error_code ec;
+      acc->close(ec);
+    }
+    acceptors_.clear();
+  }
   trace("io threads");
 }
 

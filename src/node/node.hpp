@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -125,6 +126,7 @@ class Node {
   mutable std::mutex state_mu_;
   enum class State { created, running, stopped } state_ = State::created;
   std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<std::future<void>> accept_loops_;  // ready once each accept loop has ended
   std::vector<Multiaddr> listen_addrs_;
   std::vector<std::string> stop_trace_;
 
