@@ -42,6 +42,9 @@ for backend in "${backends[@]}"; do
   done
   WEFT_PEER="$build/tests/interop/weft-peer" WEFT_TOOL="$tool" WEFT_INTEROP_REQUIRE_ALL=1 \
     WEFT_INTEROP_OUT="$build/interop" python3 -m pytest "$root/tests/interop" -v -s -p no:cacheprovider
+  echo "=== weft: lifecycle tests against go-libp2p and js-libp2p ($backend)"
+  WEFT_PEER="$build/tests/interop/weft-peer" WEFT_INTEROP_REQUIRE_ALL=1 \
+    python3 -m pytest "$root/tests/lifecycle" -v -p no:cacheprovider
 done
 
 # Packaging: shared/static library, exports, ABI baseline, install + pkg-config
