@@ -36,6 +36,17 @@ Task<T> without_cancel_exceptions(Task<T> task) {
   co_return co_await std::move(task);
 }
 
+// Whether `e` holds the operation_aborted error Asio throws for cancellation.
+inline bool is_operation_aborted(const std::exception_ptr& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::system_error& err) {
+    return err.code() == asio::error::operation_aborted;
+  } catch (...) {
+    return false;
+  }
+}
+
 // Completion token for expected errors: `auto [ec, n] = co_await op(as_tuple_awaitable);`
 inline constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 

@@ -266,7 +266,15 @@ Task<Result<std::shared_ptr<Connection>>> Node::dial(Multiaddr addr) {
                                            next_connection_id_++);
   WEFT_CO_CHECK(connections_.admit(conn));
   launch(conn, nullptr, std::move(addr));
-  co_return co_await run_on(conn, conn->opened());
+  auto opening = run_on(conn, conn->opened());
+  auto opened = co_await std::move(opening);
+  if (!opened && opened.code() == errc::canceled) {
+    // opened() aborts a connection whose dial was cancelled, but a dial
+    // cancelled before opened() started never reached it: nobody will take
+    // this connection, so it is not left behind.
+    asio::post(conn->strand(), [conn] { conn->abort(Error{errc::canceled, "the dial was cancelled"}); });
+  }
+  co_return std::move(opened);
 }
 
 Task<Result<Stream>> Node::open_stream(std::shared_ptr<Connection> conn, std::vector<std::string> protocols) {

@@ -81,11 +81,20 @@ class Node {
   // member or free coroutine function), not a capturing lambda: GCC 12 does
   // not keep a lambda coroutine's captures alive reliably.
   // Cancelling the caller cancels `task` (Asio forwards it), which then
-  // completes with errc::canceled.
+  // completes with errc::canceled. A cancellation that arrives before `task`
+  // started makes Asio refuse to start it (it throws operation_aborted in the
+  // spawned coroutine's entry): that, too, is reported as errc::canceled, and
+  // the caller knows `task` never ran. T is a Result.
   template <typename T>
-  Task<T> run_on(const std::shared_ptr<Connection>& conn, Task<T> task) {
-    return asio::co_spawn(conn->strand(), without_cancel_exceptions(std::move(task)),
-                          asio::use_awaitable);
+  Task<T> run_on(std::shared_ptr<Connection> conn, Task<T> task) {
+    auto spawned = asio::co_spawn(conn->strand(), without_cancel_exceptions(std::move(task)),
+                                  use_tuple);
+    auto [failure, result] = co_await std::move(spawned);
+    if (failure) {
+      if (!is_operation_aborted(failure)) std::rethrow_exception(failure);
+      co_return Error{errc::canceled, "cancelled before it started"};
+    }
+    co_return std::move(result);
   }
 
   // Every connection the node has right now, in any state.
