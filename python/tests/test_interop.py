@@ -82,8 +82,11 @@ async def test_python_dials_reference_peer(impl, tmp_path):
             with pytest.raises(weft.ProtocolNotSupported):
                 await conn.open_stream("/weft-test/unknown/1.0.0")
             for _ in range(10):  # cancelled pings leave the connection usable
-                with pytest.raises(TimeoutError):
-                    await asyncio.wait_for(conn.ping(), 0.00001)
+                try:
+                    rtt = await asyncio.wait_for(conn.ping(), 0.00001)
+                except TimeoutError:
+                    continue
+                assert rtt > 0  # the ping won the race with the timeout: its result is kept
             assert await conn.ping() > 0
 
             events = await asyncio.to_thread(listener.wait_for_identified,
