@@ -5,6 +5,11 @@
 
 namespace weft {
 
+namespace {
+// read_view's own buffer in the default implementation: one read's worth.
+constexpr std::size_t kDefaultViewBufferSize = 64 * 1024;
+}  // namespace
+
 Task<Result<std::size_t>> ByteChannel::read_some(MutableBytesView buf) {
   if (buf.empty()) co_return Error{errc::invalid_argument, "read_some into an empty buffer"};
   if (pushback_pos_ < pushback_.size()) {
@@ -28,6 +33,41 @@ Task<Status> ByteChannel::read_exact(MutableBytesView buf) {
     done += *n;
   }
   co_return Status{};
+}
+
+Task<Result<BytesView>> ByteChannel::read_view(std::size_t max) {
+  if (max == 0) co_return Error{errc::invalid_argument, "read_view of 0 bytes"};
+  if (pushback_pos_ < pushback_.size()) {
+    // Copied out: the pushback buffer itself changes with the next unread().
+    const std::size_t n = std::min(max, pushback_.size() - pushback_pos_);
+    if (view_buffer_.size() < n) view_buffer_ = IoBuffer(std::max(n, kDefaultViewBufferSize));
+    auto got = co_await read_some(view_buffer_.view().first(n));
+    if (!got) co_return std::move(got).error();
+    co_return BytesView(view_buffer_.data(), *got);
+  }
+  view_buffer_.reset();
+  co_return co_await read_view_impl(max);
+}
+
+Task<Result<BytesView>> ByteChannel::read_view_impl(std::size_t max) {
+  const std::size_t size = std::min(max, kDefaultViewBufferSize);
+  IoBuffer buffer(size);
+  auto n = co_await read_some_impl(buffer.view());
+  if (!n) co_return std::move(n).error();
+  view_buffer_ = std::move(buffer);
+  co_return BytesView(view_buffer_.data(), *n);
+}
+
+void ByteChannel::stage(BytesView data) { staged_.append(data); }
+
+std::size_t ByteChannel::staged_size() const { return staged_.size(); }
+
+Task<Status> ByteChannel::flush_staged() {
+  if (staged_.empty()) co_return Status{};
+  staged_.swap(flushing_);  // later stage() calls fill the next batch
+  auto st = co_await write_all(flushing_.view());
+  flushing_.release();
+  co_return st;
 }
 
 void ByteChannel::unread(BytesView data) {

@@ -27,11 +27,34 @@ class ByteChannel {
   // Reads exactly buf.size() bytes, or fails (errc::eof if the stream ends first).
   Task<Status> read_exact(MutableBytesView buf);
 
+  // Like read_some (between 1 and max bytes, max > 0), but into storage the
+  // channel owns: the view stays valid until the next read call on this
+  // channel. A channel that holds its input in a buffer anyway (Noise
+  // decrypts in place) hands that buffer out and spares the reader a copy.
+  Task<Result<BytesView>> read_view(std::size_t max);
+
   // Writes every byte of data or fails. The data need only stay valid until
   // the returned task completes.
   virtual Task<Status> write_all(BytesView data) = 0;
 
+  // Staged writing, for one writer that batches (the Yamux session):
+  // stage() takes bytes at once, already transformed as write_all would
+  // transform them (Noise encrypts them, straight from `data`), and
+  // flush_staged() writes everything staged before it. Bytes go out in the
+  // order they were staged. `data` need not outlive the call. stage() never
+  // fails: an error is reported by the next flush_staged(). At most one
+  // flush_staged() at a time, and write_all() is not mixed with staging.
+  // The default keeps a plain copy and writes it with write_all().
+  virtual void stage(BytesView data);
+  // Bytes staged and not yet taken by a flush (as they will go out).
+  virtual std::size_t staged_size() const;
+  // Takes what is staged (synchronously, when no other write of the channel
+  // is in progress, which is the case for a single batching writer) and
+  // writes it.
+  virtual Task<Status> flush_staged();
+
   // Half-close: we send no more; reading continues until the remote closes.
+  // Call it after the last flush_staged().
   virtual Task<Status> close_write() = 0;
 
   // Immediate teardown (a reset where the transport has one). Idempotent;
@@ -44,10 +67,16 @@ class ByteChannel {
 
  protected:
   virtual Task<Result<std::size_t>> read_some_impl(MutableBytesView buf) = 0;
+  // Default: read_some_impl into a buffer the channel keeps for this.
+  virtual Task<Result<BytesView>> read_view_impl(std::size_t max);
 
  private:
   Bytes pushback_;
   std::size_t pushback_pos_ = 0;
+  IoBuffer view_buffer_;  // read_view's storage for the default and for pushed-back bytes
+  // The default staging: staged_ fills while flushing_ is being written.
+  OutputBuffer staged_;
+  OutputBuffer flushing_;
 };
 
 }  // namespace weft

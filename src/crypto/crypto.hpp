@@ -37,6 +37,9 @@ X25519KeyPair x25519_from_private(const std::array<std::uint8_t, 32>& private_ke
 // Diffie-Hellman; fails (crypto_error) on an all-zero shared secret.
 Result<std::array<std::uint8_t, 32>> x25519(const std::array<std::uint8_t, 32>& private_key,
                                             BytesView peer_public_key);
+// The same with a whole key pair, the form to use when the pair is at hand:
+// a backend that needs our public key too (OpenSSL) then need not recompute it.
+Result<std::array<std::uint8_t, 32>> x25519(const X25519KeyPair& ours, BytesView peer_public_key);
 
 // ---- Ed25519 ----
 struct Ed25519KeyPair {
@@ -69,6 +72,12 @@ class ChaChaPoly {
   // Decrypts `in` (ciphertext + tag) to `out` (out.size() == in.size() - kTagSize;
   // may alias in). False if authentication fails; `out` is then unspecified.
   bool open(std::uint64_t nonce, BytesView ad, BytesView in, MutableBytesView out);
+  // Encrypts the concatenation of `parts` as one message without joining
+  // them first (a frame made of a buffered head and the caller's data is
+  // sealed straight from both); out.size() == total + kTagSize, and `out`
+  // overlaps no part.
+  void seal_parts(std::uint64_t nonce, BytesView ad, std::initializer_list<BytesView> parts,
+                  MutableBytesView out);
 
   // The same with a raw 96-bit nonce (RFC 8439 layout), e.g. for test vectors.
   void seal(const Nonce& nonce, BytesView ad, BytesView in, MutableBytesView out);

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 #include "core/protobuf.hpp"
 #include "core/varint.hpp"
@@ -156,10 +158,36 @@ PeerId peer_id_from_public_key(const PublicKey& key) {
 
 // ---- Identity ----
 
+// Keys derived from an identity on demand, shared by the identity's copies.
+struct Identity::DerivedKeys {
+  std::mutex mu;
+  std::vector<std::pair<std::string, SignedX25519Key>> x25519;  // by context; a handful at most
+
+  ~DerivedKeys() {
+    for (auto& [context, k] : x25519) {
+      volatile std::uint8_t* p = k.key.private_key.data();
+      for (std::size_t i = 0; i < k.key.private_key.size(); ++i) p[i] = 0;
+    }
+  }
+};
+
 Identity::Identity(const Ed25519KeyPair& kp)
     : keys_(kp),
       public_key_(KeyType::ed25519, Bytes(kp.public_key.begin(), kp.public_key.end())),
-      peer_id_(peer_id_from_public_key(public_key_)) {}
+      peer_id_(peer_id_from_public_key(public_key_)),
+      derived_(std::make_shared<DerivedKeys>()) {}
+
+SignedX25519Key Identity::signed_x25519_key(std::string_view context) const {
+  std::lock_guard lock(derived_->mu);
+  for (const auto& [c, k] : derived_->x25519)
+    if (c == context) return k;
+  SignedX25519Key k{x25519_generate(), {}};
+  Bytes to_sign(context.begin(), context.end());
+  append(to_sign, k.key.public_key);
+  k.signature = sign(to_sign);
+  derived_->x25519.emplace_back(std::string(context), k);
+  return k;
+}
 
 Identity Identity::generate() { return Identity(ed25519_generate()); }
 

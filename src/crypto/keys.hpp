@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -63,6 +64,12 @@ class PublicKey {
 // most 42 bytes, else its sha2-256 multihash.
 PeerId peer_id_from_public_key(const PublicKey& key);
 
+// An X25519 key pair and an identity's signature over `context || public key`.
+struct SignedX25519Key {
+  X25519KeyPair key;
+  std::array<std::uint8_t, 64> signature;
+};
+
 // Our own identity: an Ed25519 key pair, with its public key and peer id.
 class Identity {
  public:
@@ -91,11 +98,21 @@ class Identity {
   const PeerId& peer_id() const { return peer_id_; }
   std::array<std::uint8_t, 64> sign(BytesView msg) const;
 
+  // An X25519 key pair bound to this identity for `context`, signed by it:
+  // made on the first call for that context, then the same one for this
+  // identity and all its copies, as long as any of them exists. Noise uses it
+  // as the node's static key (go-libp2p and js-libp2p also keep one static key
+  // per node): a handshake then costs no key generation and no signature.
+  // Thread-safe.
+  SignedX25519Key signed_x25519_key(std::string_view context) const;
+
  private:
+  struct DerivedKeys;
   explicit Identity(const Ed25519KeyPair& kp);
   Ed25519KeyPair keys_;
   PublicKey public_key_;
   PeerId peer_id_;
+  std::shared_ptr<DerivedKeys> derived_;
 };
 
 }  // namespace weft::crypto

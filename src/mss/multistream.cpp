@@ -121,6 +121,31 @@ Task<Result<std::string>> select(ByteChannel& channel, std::vector<std::string> 
                       " proposed protocols (first: " + protocols[0] + ")"};
 }
 
+Task<Status> select_lazy(ByteChannel& channel, std::string protocol, Config config) {
+  WEFT_CO_CHECK(check_protocol_name(protocol, config));
+  Bytes out;
+  encode_message(kProtocolId, out);
+  encode_message(protocol, out);
+  co_return co_await channel.write_all(out);
+}
+
+Task<Status> confirm(ByteChannel& channel, std::string protocol, Config config) {
+  MessageReader reader(channel, config);
+  WEFT_CO_TRY(auto header, co_await reader.next());
+  if (header != kProtocolId)
+    co_return Error{errc::protocol_error, "multistream: unexpected header '" + header + "'"};
+  WEFT_CO_TRY(auto answer, co_await reader.next());
+  if (answer == protocol) {
+    reader.finish();
+    co_return Status{};
+  }
+  if (answer == "na")
+    co_return Error{errc::protocol_not_supported,
+                    "multistream: the remote does not support " + protocol};
+  co_return Error{errc::protocol_error,
+                  "multistream: proposed '" + protocol + "', listener answered '" + answer + "'"};
+}
+
 Task<Result<std::string>> handle(ByteChannel& channel,
                                  std::function<bool(std::string_view)> supported,
                                  Config config) {

@@ -33,6 +33,18 @@ struct Config {
 Task<Result<std::string>> select(ByteChannel& channel, std::vector<std::string> protocols,
                                  Config config = {});
 
+// Dialer side, optimistically ("lazy" negotiation, as go-libp2p, js-libp2p
+// and rust-libp2p also do): sends the header and `protocol` and returns at
+// once, so the caller's first bytes follow without waiting for the answer, a
+// round trip sooner. confirm() must then read the answer before anything else
+// is read from the channel. Only for a single protocol with no alternative:
+// if the listener answers "na", the bytes sent after the proposal reach its
+// negotiation as garbage and the stream is lost anyway.
+Task<Status> select_lazy(ByteChannel& channel, std::string protocol, Config config = {});
+// Reads the listener's header and its answer to a select_lazy() proposal:
+// ok if it accepted `protocol`, errc::protocol_not_supported for "na".
+Task<Status> confirm(ByteChannel& channel, std::string protocol, Config config = {});
+
 // Listener side: answers proposals with the protocol itself when `supported`
 // says yes, "na" otherwise. Returns the agreed protocol.
 Task<Result<std::string>> handle(ByteChannel& channel,

@@ -29,6 +29,7 @@ class TcpChannel final : public ByteChannel {
   asio::ip::tcp::socket socket_;
   asio::ip::tcp::endpoint local_;
   asio::ip::tcp::endpoint remote_;
+  bool drained_ = true;  // the last read was short: the next one waits in the reactor
   LiveToken<Live::sockets> live_;
 };
 

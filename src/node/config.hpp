@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,13 @@ struct NodeConfig {
   perf::Config perf;
   bool enable_echo = true;                  // serve /echo/1.0.0
   bool enable_perf = true;                  // serve /perf/1.0.0
+  // Noise handshake signatures of remotes already verified, so reconnecting
+  // peers skip the costliest step of the handshake (noise/verified_signatures.hpp
+  // says why that is sound). Null: verify every time. Copies of a
+  // configuration share one memory, which is harmless: its entries are facts
+  // about public keys, true for any node.
+  std::shared_ptr<noise::VerifiedSignatures> noise_verified_signatures =
+      std::make_shared<noise::VerifiedSignatures>();
 };
 
 }  // namespace weft

@@ -23,7 +23,59 @@ Connection::Connection(Node& node, Strand strand, Direction dir, std::uint64_t i
       dir_(dir),
       id_(id),
       resolver_(strand_),
-      handshake_timer_(strand_) {}
+      handshake_timer_(strand_),
+      deadline_timer_(strand_) {}
+
+// Registers `stream` with a deadline for as long as it exists (the scope of
+// the work it bounds). Strand only.
+class Connection::StreamDeadline {
+ public:
+  StreamDeadline(Connection& conn, const std::shared_ptr<YamuxStream>& stream,
+                 std::chrono::milliseconds after)
+      : conn_(conn),
+        it_(conn.deadlines_.emplace(std::chrono::steady_clock::now() + after,
+                                    DeadlineEntry{stream, false})) {
+    if (!conn_.deadline_wait_pending_ || it_->first < conn_.deadline_wait_until_)
+      conn_.arm_deadline_timer();
+  }
+  ~StreamDeadline() { conn_.deadlines_.erase(it_); }
+  StreamDeadline(const StreamDeadline&) = delete;
+  StreamDeadline& operator=(const StreamDeadline&) = delete;
+
+  // Whether the deadline passed (and the stream was reset for it).
+  bool expired() const { return it_->second.expired; }
+
+ private:
+  Connection& conn_;
+  DeadlineMap::iterator it_;
+};
+
+void Connection::arm_deadline_timer() {
+  auto next = std::find_if(deadlines_.begin(), deadlines_.end(),
+                           [](const auto& d) { return !d.second.expired; });
+  if (next == deadlines_.end()) return;
+  // expires_at() cancels a pending wait, whose handler then sees
+  // operation_aborted and does nothing: this wait replaces it.
+  deadline_timer_.expires_at(next->first);
+  deadline_wait_pending_ = true;
+  deadline_wait_until_ = next->first;
+  deadline_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_deadline_timer();
+  });
+}
+
+void Connection::on_deadline_timer() {
+  deadline_wait_pending_ = false;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [deadline, entry] : deadlines_) {
+    if (deadline > now) break;
+    if (entry.expired) continue;
+    entry.expired = true;
+    if (auto stream = entry.stream.lock()) stream->reset();
+  }
+  arm_deadline_timer();  // for the next deadline, if any
+}
 
 void Connection::set_state(State s) {
   state_ = s;
@@ -57,26 +109,22 @@ Task<Result<std::shared_ptr<Connection>>> Connection::opened() {
 
 Task<Result<std::chrono::nanoseconds>> Connection::ping(std::chrono::milliseconds timeout) {
   auto self = shared_from_this();
-  std::vector<std::string> protos{std::string(ping::kProtocol)};
-  WEFT_CO_TRY(auto s, co_await open_stream(std::move(protos)));
-  // A fresh timer per ping: on timeout the stream is reset, which fails the
-  // pending read; no timer is ever reused after it fired.
-  bool timed_out = false;
-  Timer timer(strand_, timeout);
-  timer.async_wait([&timed_out, weak = std::weak_ptr<YamuxStream>(s.channel)](std::error_code ec) {
-    if (ec) return;
-    timed_out = true;
-    if (auto st = weak.lock()) st->reset();
-  });
-  auto rtt = co_await ping::ping_once(*s.channel);
-  timer.cancel();
-  if (timed_out)
+  if (node_.connections_.halted()) co_return Error{errc::stopped, "the node is stopping: no new streams"};
+  if (state_ != State::open) co_return Error{errc::closed, "the connection is not open"};
+  WEFT_CO_TRY(auto stream, co_await session_->open_stream());
+  // One deadline for negotiation and round trip; on timeout the stream is
+  // reset, which fails the pending read.
+  StreamDeadline deadline(*this, stream, timeout);
+  auto pinging = ping::ping_once_negotiating(
+      *stream, mss::Config{node_.config().limits.multistream_max_message_size});
+  auto rtt = co_await std::move(pinging);
+  if (deadline.expired())
     co_return Error{errc::timed_out, "ping: no reply within " + std::to_string(timeout.count()) + " ms"};
   if (!rtt) {
-    s.channel->reset();
+    stream->reset();
     co_return std::move(rtt).error();
   }
-  (void)co_await s.channel->close_write();
+  (void)co_await stream->close_write();
   co_return *rtt;
 }
 
@@ -185,17 +233,28 @@ Task<Status> Connection::upgrade(std::unique_ptr<TcpChannel> raw,
   mss::Config mss_config{limits.multistream_max_message_size};
   const bool initiator = dir_ == Direction::outbound;
 
+  NoiseConfig noise_config;
   // Calls whose arguments are temporaries are made before the co_await
   // (the GCC 12 rule in core/asio.hpp).
-  std::vector<std::string> noise{std::string(kNoise)};
-  Task<Result<std::string>> security = initiator
-      ? mss::select(*raw, std::move(noise), mss_config)
-      : mss::handle(*raw, [](std::string_view p) { return p == kNoise; }, mss_config);
-  auto sec = co_await std::move(security);
-  if (!sec) co_return std::move(sec).error();
+  if (initiator) {
+    // "/noise" is the only security protocol we speak, so it is proposed
+    // optimistically: Noise message 1 follows the proposal at once and the
+    // answer is read just before message 2 (one round trip less). An "na"
+    // fails the dial exactly as a waited-for one would.
+    auto proposing = mss::select_lazy(*raw, std::string(kNoise), mss_config);
+    WEFT_CO_CHECK(co_await std::move(proposing));
+    noise_config.before_message_2 = [mss_config](ByteChannel& channel) {
+      return mss::confirm(channel, std::string(kNoise), mss_config);
+    };
+  } else {
+    auto security =
+        mss::handle(*raw, [](std::string_view p) { return p == kNoise; }, mss_config);
+    auto sec = co_await std::move(security);
+    if (!sec) co_return std::move(sec).error();
+  }
 
-  NoiseConfig noise_config;
   noise_config.muxers = {std::string(kYamux)};  // yamux only: see INTEROP notes on muxer order
+  noise_config.verified_signatures = node_.config().noise_verified_signatures;
   auto handshake = noise_handshake(std::move(raw), node_.identity(), initiator,
                                    expected_peer ? &*expected_peer : nullptr, noise_config);
   WEFT_CO_TRY(auto secured, co_await std::move(handshake));
@@ -260,6 +319,7 @@ Task<void> Connection::run(std::unique_ptr<TcpChannel> raw, Multiaddr dial_addr)
     }
     WEFT_LOG(debug, "connection " + std::to_string(id_) + " failed: " + failure_.message());
   }
+  deadline_timer_.cancel();  // nothing left to bound
   set_state(State::closed);
   identified_.notify_all();
   node_.connections_.remove(self);
@@ -278,30 +338,12 @@ Task<void> Connection::accept_streams() {
   }
 }
 
-namespace {
-
-// Resets `stream` if the negotiation has not finished when the timer fires.
-struct NegotiationWatchdog {
-  Timer timer;
-  NegotiationWatchdog(const Strand& strand, std::chrono::milliseconds after,
-                      std::shared_ptr<YamuxStream> stream)
-      : timer(strand, after) {
-    timer.async_wait([weak = std::weak_ptr<YamuxStream>(stream)](std::error_code ec) {
-      if (ec) return;
-      if (auto s = weak.lock()) s->reset();
-    });
-  }
-  ~NegotiationWatchdog() { timer.cancel(); }
-};
-
-}  // namespace
-
 Task<void> Connection::serve_stream(std::shared_ptr<YamuxStream> stream) {
   auto self = shared_from_this();
   const auto& limits = node_.config().limits;
   Result<std::string> proto = Error{errc::timed_out};
   {
-    NegotiationWatchdog watchdog(strand_, limits.negotiation_timeout, stream);
+    StreamDeadline deadline(*this, stream, limits.negotiation_timeout);
     auto negotiation = mss::handle(
         *stream, [this](std::string_view p) { return node_.handler_for(p).has_value(); },
         mss::Config{limits.multistream_max_message_size});
@@ -333,7 +375,7 @@ Task<Result<Stream>> Connection::open_stream(std::vector<std::string> protocols)
   const auto& limits = node_.config().limits;
   Result<std::string> proto = Error{errc::timed_out};
   {
-    NegotiationWatchdog watchdog(strand_, limits.negotiation_timeout, stream);
+    StreamDeadline deadline(*this, stream, limits.negotiation_timeout);
     auto negotiation = mss::select(*stream, std::move(protocols), mss::Config{limits.multistream_max_message_size});
     proto = co_await std::move(negotiation);
   }
@@ -354,7 +396,7 @@ Task<void> Connection::identify_remote() {
   if (!opened) {
     result = std::move(opened).error();
   } else {
-    NegotiationWatchdog watchdog(strand_, limits.identify_timeout, opened->channel);
+    StreamDeadline deadline(*this, opened->channel, limits.identify_timeout);
     auto receiving = identify::receive(*opened->channel, identify::Config{limits.identify_max_message_size});
     result = co_await std::move(receiving);
   }
@@ -381,7 +423,7 @@ Task<void> Connection::push_identify() {
   std::vector<std::string> protos{std::string(identify::kPushProtocol)};
   auto opened = co_await open_stream(std::move(protos));
   if (!opened) co_return;
-  NegotiationWatchdog watchdog(strand_, node_.config().limits.identify_timeout, opened->channel);
+  StreamDeadline deadline(*this, opened->channel, node_.config().limits.identify_timeout);
   const identify::Info info = node_.local_identify_info(*this);
   auto sending = identify::send(*opened->channel, node_.local_identify_info(*this));
   if (!co_await std::move(sending)) opened->channel->reset();

@@ -6,6 +6,7 @@
 // Everything here runs on the connection's strand.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -91,6 +92,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void set_state(State s);
   void fail(Error why);
 
+  // Deadlines of work on this connection's streams (negotiations, identify,
+  // pings): a stream still registered when its deadline passes is reset.
+  // All of them share one timer, which is armed only when no wait is pending
+  // (or a new deadline comes earlier) and re-armed after it fires. A timer
+  // per stream would cost a timer system call and a cancelled wait's
+  // completion for every stream opened, which dominates the price of a
+  // short-lived stream.
+  class StreamDeadline;
+  struct DeadlineEntry {
+    std::weak_ptr<YamuxStream> stream;
+    bool expired = false;
+  };
+  using DeadlineMap = std::multimap<std::chrono::steady_clock::time_point, DeadlineEntry>;
+  void arm_deadline_timer();
+  void on_deadline_timer();
+
   Node& node_;
   Strand strand_;
   Direction dir_;
@@ -103,6 +120,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   TcpChannel* raw_ = nullptr;  // while handshaking: the socket to abort
   std::shared_ptr<YamuxSession> session_;
   Timer handshake_timer_;
+  DeadlineMap deadlines_;
+  Timer deadline_timer_;
+  bool deadline_wait_pending_ = false;
+  std::chrono::steady_clock::time_point deadline_wait_until_;
   LiveToken<Live::connections> live_;
   Error failure_;
   WaitQueue state_changed_;

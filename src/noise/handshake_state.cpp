@@ -21,6 +21,20 @@ Status CipherState::encrypt_with_ad(BytesView ad, BytesView in, MutableBytesView
   return {};
 }
 
+Status CipherState::encrypt_parts_with_ad(BytesView ad, BytesView head, BytesView tail,
+                                          MutableBytesView out) {
+  if (!aead_) {
+    if (!head.empty()) std::memmove(out.data(), head.data(), head.size());
+    if (!tail.empty()) std::memmove(out.data() + head.size(), tail.data(), tail.size());
+    return {};
+  }
+  if (n_ == kReservedNonce)
+    return Error{errc::crypto_error, "send nonces exhausted (2^64-1 messages)"};
+  aead_->seal_parts(n_, ad, {head, tail}, out);
+  ++n_;
+  return {};
+}
+
 Status CipherState::decrypt_with_ad(BytesView ad, BytesView in, MutableBytesView out) {
   if (!aead_) {
     if (!in.empty() && out.data() != in.data()) std::memmove(out.data(), in.data(), in.size());
@@ -108,7 +122,7 @@ Status XXHandshake::fail(Error e) {
 }
 
 Status XXHandshake::dh_mix(const crypto::X25519KeyPair& local, const Key& remote) {
-  auto shared = crypto::x25519(local.private_key, remote);
+  auto shared = crypto::x25519(local, remote);
   if (!shared) return fail(Error{errc::crypto_error, where() + shared.error().detail});
   ss_.mix_key(*shared);
   return {};

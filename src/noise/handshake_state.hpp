@@ -46,6 +46,10 @@ class CipherState {
   // key: out.size() == in.size(). Fails (crypto_error) when the nonces are
   // exhausted; the counter is then unchanged.
   Status encrypt_with_ad(BytesView ad, BytesView in, MutableBytesView out);
+  // Encrypts head followed by tail as one message, without joining them;
+  // out.size() == head.size() + tail.size() (+ kTagLen with a key) and out
+  // overlaps neither.
+  Status encrypt_parts_with_ad(BytesView ad, BytesView head, BytesView tail, MutableBytesView out);
   // With a key: out.size() == in.size() - kTagLen (may alias in). Fails with
   // crypto_error on authentication failure (the nonce is not consumed).
   Status decrypt_with_ad(BytesView ad, BytesView in, MutableBytesView out);

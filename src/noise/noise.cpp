@@ -34,14 +34,11 @@ Error with_context(Error e, std::string_view context) {
   return e;
 }
 
-Result<Bytes> make_payload(const Identity& local, const noise::Key& static_public,
+Result<Bytes> make_payload(const Identity& local, const crypto::SignedX25519Key& static_key,
                            const NoiseConfig& cfg) {
   noise::HandshakePayload p;
   p.identity_key = local.public_key().encode();
-  Bytes to_sign(noise::kStaticKeySignaturePrefix.begin(), noise::kStaticKeySignaturePrefix.end());
-  append(to_sign, static_public);
-  const auto sig = local.sign(to_sign);
-  p.identity_sig.assign(sig.begin(), sig.end());
+  p.identity_sig.assign(static_key.signature.begin(), static_key.signature.end());
   p.stream_muxers = cfg.muxers;
   Bytes encoded = p.encode();
   if (encoded.size() > noise::kMaxMessageSize - kMessageOverhead[1])
@@ -52,15 +49,19 @@ Result<Bytes> make_payload(const Identity& local, const noise::Key& static_publi
 }
 
 Result<RemoteIdentity> verify_payload(BytesView payload, const noise::Key& remote_static,
-                                      const PeerId* expected) {
+                                      const PeerId* expected, const NoiseConfig& cfg) {
   WEFT_TRY(noise::HandshakePayload p, noise::HandshakePayload::decode(payload));
   auto key = PublicKey::decode(p.identity_key);
   if (!key) return with_context(std::move(key).error(), "noise: remote identity key");
-  Bytes signed_msg(noise::kStaticKeySignaturePrefix.begin(),
-                   noise::kStaticKeySignaturePrefix.end());
-  append(signed_msg, remote_static);
-  if (auto st = key->verify(signed_msg, p.identity_sig); !st)
-    return with_context(std::move(st).error(), "noise: remote static key signature");
+  noise::VerifiedSignatures* verified = cfg.verified_signatures.get();
+  if (verified == nullptr || !verified->contains(p.identity_key, remote_static, p.identity_sig)) {
+    Bytes signed_msg(noise::kStaticKeySignaturePrefix.begin(),
+                     noise::kStaticKeySignaturePrefix.end());
+    append(signed_msg, remote_static);
+    if (auto st = key->verify(signed_msg, p.identity_sig); !st)
+      return with_context(std::move(st).error(), "noise: remote static key signature");
+    if (verified != nullptr) verified->insert(p.identity_key, remote_static, p.identity_sig);
+  }
   PeerId id = crypto::peer_id_from_public_key(*key);
   if (expected != nullptr && *expected != id)
     return Error{errc::peer_id_mismatch, "noise: dialled " + expected->to_string() +
@@ -120,23 +121,31 @@ Task<Status> receive_message(ByteChannel& raw, XXHandshake& hs, const NoiseConfi
 
 Task<Result<Outcome>> run_handshake(ByteChannel& raw, const Identity& local, bool initiator,
                                     const PeerId* expected, const NoiseConfig& cfg) {
-  // A fresh static key per connection: nothing to store, nothing to leak later.
-  const crypto::X25519KeyPair static_key = crypto::x25519_generate();
-  XXHandshake hs(initiator, static_key, /*prologue=*/{});
-  WEFT_CO_TRY(Bytes our_payload, make_payload(local, static_key.public_key, cfg));
+  // One static key per identity (so per node), signed once: generating and
+  // signing a key for every connection would add two of the handshake's most
+  // expensive operations. The ephemeral key stays fresh per connection, so
+  // every session still gets its own keys.
+  const crypto::SignedX25519Key static_key =
+      local.signed_x25519_key(noise::kStaticKeySignaturePrefix);
+  XXHandshake hs(initiator, static_key.key, /*prologue=*/{});
+  WEFT_CO_TRY(Bytes our_payload, make_payload(local, static_key, cfg));
   Bytes payload;
   RemoteIdentity remote;
   if (initiator) {
     WEFT_CO_CHECK(co_await send_message(raw, hs, {}));
+    if (cfg.before_message_2) {
+      auto before = cfg.before_message_2(raw);
+      WEFT_CO_CHECK(co_await std::move(before));
+    }
     WEFT_CO_CHECK(co_await receive_message(raw, hs, cfg, payload));
     // The responder is authenticated before we reveal who we are.
-    WEFT_CO_TRY(remote, verify_payload(payload, hs.remote_static(), expected));
+    WEFT_CO_TRY(remote, verify_payload(payload, hs.remote_static(), expected, cfg));
     WEFT_CO_CHECK(co_await send_message(raw, hs, our_payload));
   } else {
     WEFT_CO_CHECK(co_await receive_message(raw, hs, cfg, payload));  // its payload is unused
     WEFT_CO_CHECK(co_await send_message(raw, hs, our_payload));
     WEFT_CO_CHECK(co_await receive_message(raw, hs, cfg, payload));
-    WEFT_CO_TRY(remote, verify_payload(payload, hs.remote_static(), expected));
+    WEFT_CO_TRY(remote, verify_payload(payload, hs.remote_static(), expected, cfg));
   }
   co_return Outcome{hs.split(), std::move(remote)};
 }

@@ -9,6 +9,7 @@
 // Protocol id for multistream-select: kNoiseProtocolId ("/noise").
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include "core/byte_channel.hpp"
 #include "crypto/keys.hpp"
 #include "noise/noise_channel.hpp"
+#include "noise/verified_signatures.hpp"
 
 namespace weft {
 
@@ -29,6 +31,14 @@ struct NoiseConfig {
   // Bound on the remote's handshake payload (its identity key, signature and
   // extensions); a larger one fails the handshake with limit_exceeded.
   std::size_t max_payload_size = 8192;
+  // Initiator only, optional: runs on the raw channel after message 1 is
+  // sent and before message 2 is read. Connection setup proposes "/noise"
+  // optimistically and sends message 1 right behind the proposal (a round
+  // trip sooner); this reads the listener's answer, which arrives first.
+  std::function<Task<Status>(ByteChannel&)> before_message_2;
+  // Remote signatures already verified (see verified_signatures.hpp): a
+  // remote presenting one again is not verified again. Null: always verify.
+  std::shared_ptr<noise::VerifiedSignatures> verified_signatures;
 };
 
 struct SecureConnection {

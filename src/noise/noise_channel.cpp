@@ -13,7 +13,12 @@ Error aborted_error() { return Error{errc::reset, "noise channel aborted"}; }
 NoiseChannel::NoiseChannel(std::unique_ptr<ByteChannel> raw, CipherState send, CipherState recv)
     : raw_(std::move(raw)), send_(std::move(send)), recv_(std::move(recv)) {}
 
-NoiseChannel::~NoiseChannel() = default;
+NoiseChannel::~NoiseChannel() {
+  // The raw channel goes first: its socket may still have a read pending
+  // into large_, whose storage returns to the pool (and so possibly to
+  // another connection) when the members below are destroyed.
+  raw_.reset();
+}
 
 void NoiseChannel::abort() {
   if (aborted_) return;
@@ -27,14 +32,15 @@ void NoiseChannel::abort() {
 bool NoiseChannel::decrypt_next_frame() {
   const std::size_t pending = raw_end_ - raw_pos_;
   if (pending < kFrameHeaderSize) return false;
-  const std::size_t len = static_cast<std::size_t>(rbuf_[raw_pos_]) << 8 | rbuf_[raw_pos_ + 1];
+  const std::uint8_t* header = buf() + raw_pos_;
+  const std::size_t len = static_cast<std::size_t>(header[0]) << 8 | header[1];
   if (len < kTagLen) {
     read_error_ = Error{errc::protocol_error, "noise: frame of " + std::to_string(len) +
                                                   " bytes is shorter than its 16-byte tag"};
     return false;
   }
   if (pending < kFrameHeaderSize + len) return false;
-  std::uint8_t* frame = rbuf_.data() + raw_pos_ + kFrameHeaderSize;
+  std::uint8_t* frame = buf() + raw_pos_ + kFrameHeaderSize;
   // In place: the plaintext overwrites the ciphertext it came from.
   auto st =
       recv_.decrypt_with_ad({}, BytesView(frame, len), MutableBytesView(frame, len - kTagLen));
@@ -48,56 +54,93 @@ bool NoiseChannel::decrypt_next_frame() {
   return true;
 }
 
+Error NoiseChannel::read_failure() const {
+  if (read_error_) return *read_error_;
+  return aborted_error();
+}
+
+void NoiseChannel::use_large_buffer() {
+  const std::size_t pending = raw_end_ - raw_pos_;
+  if (!large_) {
+    large_ = IoBuffer(kReadBufferSize);
+    std::memcpy(large_.data(), small_.data() + raw_pos_, pending);
+  } else if (raw_pos_ != 0) {
+    std::memmove(large_.data(), large_.data() + raw_pos_, pending);
+  }
+  raw_pos_ = 0;
+  raw_end_ = pending;
+}
+
+Task<Status> NoiseChannel::fill() {
+  // Nothing before raw_pos_ is live any more (views handed out are dead once
+  // the next read starts), so the buffer can be rearranged.
+  const std::size_t pending = raw_end_ - raw_pos_;
+  if (pending == 0) {
+    // Every burst of input starts in the small buffer, so a read that waits
+    // (an idle connection) never holds the large one; a burst that fills
+    // the small buffer moves on to the large one at the next read.
+    raw_pos_ = raw_end_ = 0;
+    large_.reset();
+  } else if (!large_ || buf_size() - raw_end_ < kMaxFrameSize) {
+    use_large_buffer();  // a frame is cut: it may need all of the large buffer
+  }
+  plain_pos_ = plain_end_ = raw_pos_;
+
+  const MutableBytesView space(buf() + raw_end_, buf_size() - raw_end_);
+  reading_ = true;
+  auto n = co_await raw_->read_some(space);
+  reading_ = false;
+  if (!n) {
+    if (aborted_) co_return aborted_error();
+    Error e = std::move(n).error();
+    if (e.code == errc::canceled) co_return e;  // nothing consumed: the read may be retried
+    if (e.code == errc::eof && pending > 0) {
+      e = Error{errc::protocol_error, "noise: connection closed in the middle of a frame (" +
+                                          std::to_string(pending) + " bytes of it received)"};
+    }
+    read_error_ = e;
+    co_return e;
+  }
+  raw_end_ += *n;
+  co_return Status{};
+}
+
 Task<Result<std::size_t>> NoiseChannel::read_some_impl(MutableBytesView buf) {
   if (reading_) co_return Error{errc::busy, "noise: another read is already in progress"};
-  if (rbuf_.empty()) rbuf_.resize(kReadBufferSize);
   // Serves as many already-received frames as fit in `buf`, but never waits
   // for more input once it has something to return.
   std::size_t copied = 0;
   for (;;) {
     if (plain_pos_ < plain_end_) {
       const std::size_t n = std::min(buf.size() - copied, plain_end_ - plain_pos_);
-      std::memcpy(buf.data() + copied, rbuf_.data() + plain_pos_, n);
+      std::memcpy(buf.data() + copied, this->buf() + plain_pos_, n);
       plain_pos_ += n;
       copied += n;
       if (copied == buf.size()) co_return copied;
     }
     if (read_error_ || aborted_) {
       if (copied > 0) co_return copied;  // the error comes with the next read
-      if (read_error_) co_return *read_error_;
-      co_return aborted_error();
+      co_return read_failure();
     }
     // Empty frames decrypt to nothing: keep going until data or a need for input.
     if (decrypt_next_frame() || read_error_) continue;
     if (copied > 0) co_return copied;
+    if (auto st = co_await fill(); !st) co_return std::move(st).error();
+  }
+}
 
-    // More input is needed. Nothing before raw_pos_ is live any more, so the
-    // partial frame can move to the front when the tail is getting short.
-    const std::size_t pending = raw_end_ - raw_pos_;
-    if (pending == 0) {
-      raw_pos_ = raw_end_ = 0;
-    } else if (rbuf_.size() - raw_end_ < kMaxFrameSize) {
-      std::memmove(rbuf_.data(), rbuf_.data() + raw_pos_, pending);
-      raw_pos_ = 0;
-      raw_end_ = pending;
+Task<Result<BytesView>> NoiseChannel::read_view_impl(std::size_t max) {
+  if (reading_) co_return Error{errc::busy, "noise: another read is already in progress"};
+  for (;;) {
+    if (plain_pos_ < plain_end_) {
+      const std::size_t n = std::min(max, plain_end_ - plain_pos_);
+      const BytesView view(buf() + plain_pos_, n);
+      plain_pos_ += n;
+      co_return view;
     }
-    plain_pos_ = plain_end_ = raw_pos_;
-
-    reading_ = true;
-    auto n = co_await raw_->read_some(MutableBytesView(rbuf_).subspan(raw_end_));
-    reading_ = false;
-    if (!n) {
-      if (aborted_) co_return aborted_error();
-      Error e = std::move(n).error();
-      if (e.code == errc::canceled) co_return e;  // nothing consumed: the read may be retried
-      if (e.code == errc::eof && pending > 0) {
-        e = Error{errc::protocol_error, "noise: connection closed in the middle of a frame (" +
-                                            std::to_string(pending) + " bytes of it received)"};
-      }
-      read_error_ = e;
-      co_return e;
-    }
-    raw_end_ += *n;
+    if (read_error_ || aborted_) co_return read_failure();
+    if (decrypt_next_frame() || read_error_) continue;
+    if (auto st = co_await fill(); !st) co_return std::move(st).error();
   }
 }
 
@@ -117,8 +160,77 @@ void NoiseChannel::release_write_turn() {
   write_turn_.notify_all();
 }
 
+// Staging seals frames at once. Small pieces (Yamux headers, control frames,
+// small payloads) are gathered as plaintext in pending_ and sealed together,
+// so a batch of them costs one frame and one AEAD operation; a piece that
+// completes a frame is sealed straight from the caller's memory together
+// with the gathered head, so bulk data is encrypted where it lies and never
+// copied on its way to the socket.
+void NoiseChannel::stage(BytesView data) {
+  if (aborted_ || write_error_ || write_closed_) return;  // the next flush reports it
+  while (!data.empty()) {
+    const std::size_t room = kMaxFramePlaintext - pending_.size();
+    if (data.size() < room) {
+      pending_.append(data);
+      return;
+    }
+    if (!seal_frame(pending_.view(), data.first(room))) return;
+    pending_.clear();
+    data = data.subspan(room);
+  }
+}
+
+std::size_t NoiseChannel::staged_size() const { return staged_.size() + pending_.size(); }
+
+bool NoiseChannel::seal_frame(BytesView head, BytesView tail) {
+  if (send_.nonce() == CipherState::kReservedNonce) {
+    // What is already sealed still goes out, nothing more.
+    write_error_ = Error{errc::crypto_error, "noise: send nonces exhausted (2^64-1 messages)"};
+    return false;
+  }
+  const std::size_t len = head.size() + tail.size() + kTagLen;
+  std::uint8_t* out = staged_.extend(kFrameHeaderSize + len);
+  out[0] = static_cast<std::uint8_t>(len >> 8);
+  out[1] = static_cast<std::uint8_t>(len);
+  auto st = send_.encrypt_parts_with_ad({}, head, tail, MutableBytesView(out + kFrameHeaderSize, len));
+  if (!st) {  // cannot happen once the nonce was checked; kept failing closed
+    write_error_ = Error{st.code(), "noise: " + st.error().detail};
+    return false;
+  }
+  return true;
+}
+
+Task<Status> NoiseChannel::flush_locked() {
+  if (aborted_) co_return aborted_error();
+  if (!write_error_ && !pending_.empty()) seal_frame(pending_.view(), {});
+  // Given back at every flush: a connection with nothing to send holds no
+  // send buffer (the pool keeps them warm while it is busy).
+  pending_.release();
+  if (!staged_.empty()) {
+    staged_.swap(flushing_);  // stage() fills the next batch meanwhile
+    auto st = co_await raw_->write_all(flushing_.view());
+    flushing_.release();
+    if (!st) {
+      if (aborted_) co_return aborted_error();
+      // Part of a frame may have been sent: the stream cannot continue.
+      write_error_ = Error{st.code(), "noise: an earlier write failed: " + st.error().detail};
+      co_return st;
+    }
+  }
+  if (write_error_) co_return *write_error_;
+  co_return Status{};
+}
+
+Task<Status> NoiseChannel::flush_staged() {
+  // Uncontended flushes skip the wait (and its coroutine) altogether.
+  if (writing_) WEFT_CO_CHECK(co_await wait_for_write_turn());
+  writing_ = true;
+  Status st = co_await flush_locked();
+  release_write_turn();
+  co_return st;
+}
+
 Task<Status> NoiseChannel::write_all(BytesView data) {
-  // Uncontended writes skip the wait (and its coroutine) altogether.
   if (writing_) WEFT_CO_CHECK(co_await wait_for_write_turn());
   writing_ = true;
   Status st;
@@ -129,47 +241,18 @@ Task<Status> NoiseChannel::write_all(BytesView data) {
   } else if (write_closed_) {
     st = Error{errc::closed, "noise: write side already closed"};
   } else {
-    st = co_await write_frames(data);
+    // In batches of whole frames, so one raw write holds at most
+    // kSendBufferSize bytes.
+    std::size_t off = 0;
+    do {
+      const std::size_t n = std::min(data.size() - off, kWriteBatchPlaintext);
+      stage(data.subspan(off, n));
+      off += n;
+      st = co_await flush_locked();
+    } while (st.ok() && off < data.size());
   }
   release_write_turn();
   co_return st;
-}
-
-Task<Status> NoiseChannel::write_frames(BytesView data) {
-  if (sbuf_.empty()) sbuf_.resize(kSendBufferSize);
-  std::size_t off = 0;
-  while (off < data.size()) {
-    // Fill the send buffer with as many frames as fit, encrypting straight
-    // from the caller's data, then hand the batch over in one write.
-    std::size_t used = 0;
-    while (off < data.size() && sbuf_.size() - used > kFrameHeaderSize + kTagLen) {
-      const std::size_t room = sbuf_.size() - used - kFrameHeaderSize - kTagLen;
-      const std::size_t chunk = std::min({data.size() - off, kMaxFramePlaintext, room});
-      const std::size_t len = chunk + kTagLen;
-      sbuf_[used] = static_cast<std::uint8_t>(len >> 8);
-      sbuf_[used + 1] = static_cast<std::uint8_t>(len);
-      const MutableBytesView dest = MutableBytesView(sbuf_).subspan(used + kFrameHeaderSize, len);
-      auto st = send_.encrypt_with_ad({}, data.subspan(off, chunk), dest);
-      if (!st) {
-        // Nonces exhausted: what is already sealed still goes out, nothing more.
-        write_error_ = Error{st.code(), "noise: " + st.error().detail};
-        break;
-      }
-      used += kFrameHeaderSize + len;
-      off += chunk;
-    }
-    if (used > 0) {
-      auto st = co_await raw_->write_all(BytesView(sbuf_).first(used));
-      if (!st) {
-        if (aborted_) co_return aborted_error();
-        // Part of a frame may have been sent: the stream cannot continue.
-        write_error_ = Error{st.code(), "noise: an earlier write failed: " + st.error().detail};
-        co_return st;
-      }
-    }
-    if (write_error_) co_return *write_error_;
-  }
-  co_return Status{};
 }
 
 Task<Status> NoiseChannel::close_write() {
@@ -181,8 +264,11 @@ Task<Status> NoiseChannel::close_write() {
   } else if (write_error_) {
     st = *write_error_;
   } else if (!write_closed_) {
-    write_closed_ = true;
-    st = co_await raw_->close_write();
+    st = co_await flush_locked();  // what was staged goes first
+    if (st.ok()) {
+      write_closed_ = true;
+      st = co_await raw_->close_write();
+    }
   }
   release_write_turn();
   co_return st;

@@ -7,14 +7,16 @@ namespace weft::echo {
 using namespace asio::experimental::awaitable_operators;
 
 Task<Status> serve(ByteChannel& stream) {
-  Bytes buf(64 * 1024);
+  // Pooled and not zeroed: a stream that echoes a few bytes should not pay
+  // for clearing 64 KiB.
+  IoBuffer buf(64 * 1024);
   for (;;) {
-    auto n = co_await stream.read_some(buf);
+    auto n = co_await stream.read_some(buf.view());
     if (!n) {
       if (n.code() == errc::eof) break;
       co_return std::move(n).error();
     }
-    WEFT_CO_CHECK(co_await stream.write_all(BytesView(buf).first(*n)));
+    WEFT_CO_CHECK(co_await stream.write_all(BytesView(buf.data(), *n)));
   }
   co_return co_await stream.close_write();
 }

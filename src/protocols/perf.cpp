@@ -23,18 +23,19 @@ Task<Status> serve(ByteChannel& stream, Config config) {
   if (to_send > config.max_download)
     co_return Error{errc::limit_exceeded, "perf: requested " + std::to_string(to_send) +
                                               " bytes, limit is " + std::to_string(config.max_download)};
-  Bytes buf(config.chunk_size);
+  // Not zeroed while it only receives the upload; cleared before sending.
+  IoBuffer buf(std::max<std::size_t>(config.chunk_size, 1));
   for (;;) {  // discard the upload
-    auto n = co_await stream.read_some(buf);
+    auto n = co_await stream.read_some(buf.view());
     if (!n) {
       if (n.code() == errc::eof) break;
       co_return std::move(n).error();
     }
   }
-  std::fill(buf.begin(), buf.end(), 0);
+  std::fill(buf.data(), buf.data() + buf.size(), 0);
   while (to_send > 0) {
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(to_send, buf.size()));
-    WEFT_CO_CHECK(co_await stream.write_all(BytesView(buf).first(n)));
+    WEFT_CO_CHECK(co_await stream.write_all(BytesView(buf.data(), n)));
     to_send -= n;
   }
   co_return co_await stream.close_write();

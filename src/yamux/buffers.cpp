@@ -6,31 +6,6 @@
 
 namespace weft::yamux {
 
-std::uint8_t* FrameBuffer::extend(std::size_t n) {
-  if (capacity_ - size_ < n) {
-    std::size_t cap = std::max<std::size_t>(capacity_ * 2, 64 * 1024);
-    cap = std::max(cap, size_ + n);
-    auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(cap);
-    if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
-    data_ = std::move(bigger);
-    capacity_ = cap;
-  }
-  std::uint8_t* p = data_.get() + size_;
-  size_ += n;
-  return p;
-}
-
-void FrameBuffer::append(BytesView b) {
-  if (b.empty()) return;
-  std::memcpy(extend(b.size()), b.data(), b.size());
-}
-
-void FrameBuffer::swap(FrameBuffer& other) noexcept {
-  std::swap(data_, other.data_);
-  std::swap(size_, other.size_);
-  std::swap(capacity_, other.capacity_);
-}
-
 void RingBuffer::grow(std::size_t needed, std::size_t max_capacity) {
   std::size_t cap = std::max<std::size_t>(capacity_ * 2, 16 * 1024);
   cap = std::min(cap, std::max(max_capacity, needed));

@@ -43,7 +43,8 @@ struct YamuxConfig {
   std::size_t max_control_backlog = 256 * 1024;
   // Largest Data frame payload we send (also bounded by the send window).
   std::uint32_t max_frame_payload = 256 * 1024;
-  // Size of the reader's reusable buffer; at least 4 KiB.
+  // Largest chunk of input the reader takes from the connection at once
+  // (a view of the connection's own buffer); at least 4 KiB.
   std::size_t read_buffer_size = 256 * 1024;
   // Receive window auto-tuning: when a window update is due sooner than
   // this many RTTs after the previous one, the window doubles (up to

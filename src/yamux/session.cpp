@@ -39,7 +39,6 @@ void YamuxSession::start() {
   if (started_) return;
   started_ = true;
   if (!is_open()) return;  // aborted before it started
-  rbuf_ = std::make_unique_for_overwrite<std::uint8_t[]>(cfg_.read_buffer_size);
   running_ = 3;
   auto self = shared_from_this();
   asio::co_spawn(strand_, reader_loop(self), asio::detached);
@@ -172,7 +171,6 @@ void YamuxSession::abort(Error why) {
     failure_ = std::move(why);
     fail_everything();
   }
-  out_.clear();
   if (conn_) conn_->abort();
   writer_q_.notify_all();
   timer_.cancel();
@@ -193,26 +191,30 @@ Task<void> YamuxSession::wait_closed() {
 
 void YamuxSession::queue_control(FrameType type, std::uint16_t flags, std::uint32_t stream_id,
                                  std::uint32_t value) {
-  if (hard_) return;
+  if (hard_ || !conn_) return;
   const std::size_t limit = cfg_.max_send_buffer + cfg_.max_frame_payload + yamux::kHeaderSize +
                             cfg_.max_control_backlog;
-  if (out_.size() >= limit) {
+  if (conn_->staged_size() >= limit) {
     abort(Error{errc::limit_exceeded, "yamux: over " + std::to_string(limit) +
                                           " bytes queued for a remote that does not read"});
     return;
   }
-  yamux::encode_header(yamux::make_header(type, flags, stream_id, value),
-                       out_.extend(yamux::kHeaderSize));
+  std::uint8_t header[yamux::kHeaderSize];
+  yamux::encode_header(yamux::make_header(type, flags, stream_id, value), header);
+  conn_->stage(header);
   writer_q_.notify_all();
 }
 
 void YamuxSession::queue_data(std::uint16_t flags, std::uint32_t stream_id, BytesView payload) {
-  if (hard_) return;
-  std::uint8_t* p = out_.extend(yamux::kHeaderSize + payload.size());
+  if (hard_ || !conn_) return;
+  std::uint8_t header[yamux::kHeaderSize];
   yamux::encode_header(yamux::make_header(FrameType::data, flags, stream_id,
                                           static_cast<std::uint32_t>(payload.size())),
-                       p);
-  std::memcpy(p + yamux::kHeaderSize, payload.data(), payload.size());
+                       header);
+  // Staged as two pieces: the connection joins them into its frames without
+  // copying the payload first (Noise seals it straight from here).
+  conn_->stage(header);
+  conn_->stage(payload);
   stats_.bytes_sent += payload.size();
   writer_q_.notify_all();
 }
@@ -286,11 +288,13 @@ void YamuxSession::begin_drain(Error why, std::optional<GoAwayCode> go_away, boo
   drain_reading_ = keep_reading;
   drain_deadline_ = Clock::now() + cfg_.close_timeout;
   fail_everything();
-  if (go_away && !hard_) {
-    // Appended without the backlog check: it is the last frame we send.
+  if (go_away && !hard_ && conn_) {
+    // Staged without the backlog check: it is the last frame we send.
+    std::uint8_t header[yamux::kHeaderSize];
     yamux::encode_header(yamux::make_header(FrameType::go_away, 0, 0,
                                             static_cast<std::uint32_t>(*go_away)),
-                         out_.extend(yamux::kHeaderSize));
+                         header);
+    conn_->stage(header);
   }
   writer_q_.notify_all();
   timer_.cancel();

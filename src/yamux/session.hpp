@@ -5,12 +5,16 @@
 // one strand (the connection's). Call every member from coroutines running
 // on that strand; nothing here is thread-safe and nothing takes a lock.
 //
-// Structure: one reader coroutine reads large chunks into a reusable buffer
-// and parses frames, copying Data payloads into per-stream ring buffers; one
-// writer coroutine drains the session send buffer (frames appended by
-// streams: header + payload copied once) to the connection in large batches
-// while the next batch fills; one ticker coroutine owns the only timer
-// (keep-alive pings, pong deadlines, teardown deadline).
+// Structure: one reader coroutine takes large chunks of input as views of the
+// connection's own buffer (read_view: Noise decrypts in place, so the bytes
+// are not copied on the way) and parses frames, copying Data payloads into
+// per-stream ring buffers. Streams stage their frames on the connection
+// (ByteChannel::stage: the Noise channel encrypts them right away, bulk
+// payloads straight from the writer's memory), and one writer coroutine
+// flushes them in large batches while the next batch fills. One ticker
+// coroutine owns the only timer (keep-alive pings, pong deadlines, teardown
+// deadline). The session holds no buffer of its own, so an idle session
+// costs little memory.
 //
 // Lifecycle: create() -> start() -> ... -> close() (graceful: GoAway, flush,
 // wait for the remote to close, bounded by close_timeout) or abort()
@@ -116,7 +120,18 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   void queue_control(yamux::FrameType type, std::uint16_t flags, std::uint32_t stream_id,
                      std::uint32_t value);
   void queue_data(std::uint16_t flags, std::uint32_t stream_id, BytesView payload);
-  bool send_buffer_full() const noexcept { return out_.size() >= cfg_.max_send_buffer; }
+  bool send_buffer_full() const { return conn_ && conn_->staged_size() >= cfg_.max_send_buffer; }
+  // Whether a stream that just staged frames should let the writer
+  // coroutine run before it goes on. Staging is synchronous, so without this
+  // (1) a stream write completes, and its completion is handled (for the C
+  // ABI: an event delivered, a thread woken), before its bytes are even
+  // sent, which adds that handling to every request/response round trip;
+  // and (2) a producer writing in a loop holds the strand until the send
+  // buffer is full, so the connection carries bursts of max_send_buffer
+  // instead of a steady flow.
+  bool writer_should_go_first() const {
+    return writer_idle_ && conn_ && conn_->staged_size() > 0;
+  }
   std::uint32_t send_ping(bool keepalive);
 
   // --- stream bookkeeping (session.cpp) ---
@@ -137,7 +152,7 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   Task<void> reader_loop(std::shared_ptr<YamuxSession> self);
   Task<void> writer_loop(std::shared_ptr<YamuxSession> self);
   Task<void> ticker_loop(std::shared_ptr<YamuxSession> self);
-  Status parse_frames();
+  Status parse_frames(BytesView input);
   Status handle_header(const yamux::FrameHeader& h);
   Status handle_stream_frame(const yamux::FrameHeader& h);
   Result<std::shared_ptr<YamuxStream>> handle_syn(const yamux::FrameHeader& h);
@@ -166,6 +181,7 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   int running_ = 0;  // reader, writer, ticker
   bool reader_done_ = false;
   bool writer_done_ = false;
+  bool writer_idle_ = false;  // the writer waits for frames (writer_q_)
 
   // Streams.
   std::unordered_map<std::uint32_t, std::shared_ptr<YamuxStream>> streams_;
@@ -175,14 +191,13 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   std::size_t unacked_inbound_ = 0;
   std::size_t unacked_outbound_ = 0;
 
-  // Send side: streams append to out_; the writer swaps it with writing_.
-  yamux::FrameBuffer out_;
-  yamux::FrameBuffer writing_;
-
-  // Receive side: rbuf_[rpos_, rend_) is unparsed input.
-  std::unique_ptr<std::uint8_t[]> rbuf_;
-  std::size_t rpos_ = 0;
-  std::size_t rend_ = 0;
+  // Receive side: the reader lets other coroutines run after delivering
+  // this many bytes without suspending.
+  static constexpr std::uint64_t kReaderYieldBytes = 1024 * 1024;
+  std::uint64_t received_at_last_yield_ = 0;
+  // The start of a frame header cut by the end of a read.
+  std::uint8_t partial_header_[yamux::kHeaderSize] = {};
+  std::size_t partial_header_size_ = 0;
   // Data frame payload still to come (it may span many reads).
   std::uint32_t payload_left_ = 0;
   std::uint16_t payload_flags_ = 0;
@@ -196,8 +211,8 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   YamuxStats stats_;
   Timer timer_;
 
-  WaitQueue writer_q_;  // out_ became non-empty, or failure
-  WaitQueue space_q_;   // out_ was handed to the writer (space for data frames)
+  WaitQueue writer_q_;  // frames were staged, or failure
+  WaitQueue space_q_;   // a flush took the staged frames (room for data frames)
   WaitQueue accept_q_;  // backlog_ grew, or failure
   WaitQueue open_q_;    // a stream slot or ACK-backlog slot freed, GoAway, failure
   WaitQueue ping_q_;    // a pong arrived, or failure

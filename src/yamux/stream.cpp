@@ -123,6 +123,7 @@ Task<Status> YamuxStream::write_all(BytesView data) {
     send_window_ -= n;
     done += n;
   }
+  if (writer_goes_first(cs)) co_await asio::post(session_->strand_, asio::use_awaitable);
   co_return Status{};
 }
 
@@ -144,7 +145,16 @@ Task<Status> YamuxStream::close_write() {
   fin_sent_ = true;
   session_->queue_control(FrameType::window_update, take_open_flags() | yamux::flag::fin, id_, 0);
   if (fin_received_) session_->remove_stream(*this);
+  if (writer_goes_first(cs)) co_await asio::post(session_->strand_, asio::use_awaitable);
   co_return Status{};
+}
+
+bool YamuxStream::writer_goes_first(const asio::cancellation_state& cs) const {
+  // Everything is queued already; a yield only lets the writer send it
+  // before the caller hears that the write is done (YamuxSession::
+  // writer_should_go_first). Not after a cancellation request, when an await
+  // would throw.
+  return session_->writer_should_go_first() && !cancel_requested(cs);
 }
 
 void YamuxStream::reset() {
@@ -232,6 +242,9 @@ Status YamuxStream::begin_data(std::uint32_t length) {
 
 void YamuxStream::on_data(BytesView chunk) {
   recv_in_flight_ -= static_cast<std::uint32_t>(chunk.size());
+  // Bytes are handed to reads only when a read runs (never into a waiting
+  // read's buffer ahead of time): concurrent reads then complete in the
+  // order of the bytes they took, whatever order they started in.
   recv_buf_.write(chunk, recv_window_);
   read_q_.notify_all();
 }

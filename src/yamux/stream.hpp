@@ -87,6 +87,7 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   void acknowledge();
 
   Status writable() const;
+  bool writer_goes_first(const asio::cancellation_state& cs) const;
   // Flags every first frame we send carries (ACK for an inbound stream).
   std::uint16_t take_open_flags();
   void update_receive_window();

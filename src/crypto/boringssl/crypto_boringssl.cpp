@@ -90,6 +90,10 @@ Result<std::array<std::uint8_t, 32>> x25519(const std::array<std::uint8_t, 32>& 
   return shared;
 }
 
+Result<std::array<std::uint8_t, 32>> x25519(const X25519KeyPair& ours, BytesView peer_public_key) {
+  return x25519(ours.private_key, peer_public_key);
+}
+
 // ---- Ed25519 ----
 
 Ed25519KeyPair ed25519_from_seed(BytesView seed32) {
@@ -145,6 +149,35 @@ void ChaChaPoly::seal(const Nonce& nonce, BytesView ad, BytesView in, MutableByt
                         in.data(), in.size(), ad.data(), ad.size()) != 1 ||
       len != out.size())
     fatal("EVP_AEAD_CTX_seal");
+}
+
+void ChaChaPoly::seal_parts(std::uint64_t nonce, BytesView ad,
+                            std::initializer_list<BytesView> parts, MutableBytesView out) {
+  // BoringSSL seals one contiguous input, plus an optional second part
+  // ("extra_in") whose ciphertext goes where the tag would: together that is
+  // exactly the output of sealing the two parts joined. More parts are joined.
+  BytesView first, second;
+  Bytes joined;
+  std::size_t non_empty = 0;
+  for (BytesView p : parts) non_empty += p.empty() ? 0 : 1;
+  if (non_empty <= 2) {
+    for (BytesView p : parts) {
+      if (p.empty()) continue;
+      (first.empty() ? first : second) = p;
+    }
+  } else {
+    for (BytesView p : parts) append(joined, p);
+    first = joined;
+  }
+  assert(out.size() == first.size() + second.size() + kTagSize);
+  const Nonce n = noise_nonce(nonce);
+  std::size_t tail_len = 0;
+  if (EVP_AEAD_CTX_seal_scatter(&impl_->ctx, out.data(), out.data() + first.size(), &tail_len,
+                                second.size() + kTagSize, n.data(), n.size(), first.data(),
+                                first.size(), second.data(), second.size(), ad.data(),
+                                ad.size()) != 1 ||
+      tail_len != second.size() + kTagSize)
+    fatal("EVP_AEAD_CTX_seal_scatter");
 }
 
 bool ChaChaPoly::open(const Nonce& nonce, BytesView ad, BytesView in, MutableBytesView out) {

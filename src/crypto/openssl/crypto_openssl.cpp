@@ -44,18 +44,57 @@ struct MacCtxDeleter {
 };
 using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
 
-PkeyPtr raw_private(int type, const std::uint8_t* key32) {
-  PkeyPtr p(EVP_PKEY_new_raw_private_key(type, nullptr, key32, 32));
-  if (!p) fatal("EVP_PKEY_new_raw_private_key");
-  return p;
-}
-
 std::array<std::uint8_t, 32> raw_public_of(EVP_PKEY* key) {
   std::array<std::uint8_t, 32> pub{};
   std::size_t len = pub.size();
   if (EVP_PKEY_get_raw_public_key(key, pub.data(), &len) != 1 || len != 32)
     fatal("EVP_PKEY_get_raw_public_key");
   return pub;
+}
+
+// Builds key objects from raw bytes with EVP_PKEY_fromdata on a per-thread
+// context made once. EVP_PKEY_new_raw_private_key would look the algorithm up
+// by name on every call and, given only the private key, derive the public key
+// again: a full scalar multiplication, as costly as the Diffie-Hellman itself.
+// Handing over the public half we already hold skips that.
+class KeyBuilder {
+ public:
+  explicit KeyBuilder(const char* algorithm) {
+    ctx_.reset(EVP_PKEY_CTX_new_from_name(nullptr, algorithm, nullptr));
+    if (!ctx_ || EVP_PKEY_fromdata_init(ctx_.get()) != 1) fatal("EVP_PKEY_fromdata_init");
+  }
+
+  // private_key32 may be null (a public key); public_key32 may be null (then
+  // the backend derives it from the private key).
+  PkeyPtr build(const std::uint8_t* private_key32, const std::uint8_t* public_key32) {
+    OSSL_PARAM params[3];
+    std::size_t n = 0;
+    // OSSL_PARAM takes non-const pointers but only reads these buffers.
+    if (private_key32 != nullptr)
+      params[n++] = OSSL_PARAM_construct_octet_string(
+          "priv", const_cast<std::uint8_t*>(private_key32), 32);
+    if (public_key32 != nullptr)
+      params[n++] = OSSL_PARAM_construct_octet_string(
+          "pub", const_cast<std::uint8_t*>(public_key32), 32);
+    params[n] = OSSL_PARAM_construct_end();
+    EVP_PKEY* key = nullptr;
+    const int selection = private_key32 != nullptr ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY;
+    if (EVP_PKEY_fromdata(ctx_.get(), &key, selection, params) != 1) return nullptr;
+    return PkeyPtr(key);
+  }
+
+ private:
+  PkeyCtxPtr ctx_;
+};
+
+KeyBuilder& x25519_builder() {
+  thread_local KeyBuilder builder("X25519");
+  return builder;
+}
+
+KeyBuilder& ed25519_builder() {
+  thread_local KeyBuilder builder("ED25519");
+  return builder;
 }
 
 // The HMAC implementation is fetched once; fetching is the expensive part.
@@ -123,26 +162,29 @@ X25519KeyPair x25519_generate() {
 }
 
 X25519KeyPair x25519_from_private(const std::array<std::uint8_t, 32>& private_key) {
-  PkeyPtr key = raw_private(EVP_PKEY_X25519, private_key.data());
+  PkeyPtr key = x25519_builder().build(private_key.data(), nullptr);
+  if (!key) fatal("X25519 private key");
   return X25519KeyPair{private_key, raw_public_of(key.get())};
 }
 
-Result<std::array<std::uint8_t, 32>> x25519(const std::array<std::uint8_t, 32>& private_key,
-                                            BytesView peer_public_key) {
+Result<std::array<std::uint8_t, 32>> x25519(const X25519KeyPair& ours, BytesView peer_public_key) {
   if (peer_public_key.size() != 32)
     return Error{errc::crypto_error, "X25519 public key must be 32 bytes, got " +
                                          std::to_string(peer_public_key.size())};
-  PkeyPtr ours = raw_private(EVP_PKEY_X25519, private_key.data());
-  PkeyPtr theirs(
-      EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public_key.data(), 32));
+  PkeyPtr own = x25519_builder().build(ours.private_key.data(), ours.public_key.data());
+  if (!own) fatal("X25519 key pair");
+  PkeyPtr theirs = x25519_builder().build(nullptr, peer_public_key.data());
   if (!theirs) return Error{errc::crypto_error, "X25519 public key rejected"};
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new(ours.get(), nullptr));
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, own.get(), nullptr));
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) fatal("EVP_PKEY_derive_init");
   std::array<std::uint8_t, 32> shared{};
   std::size_t len = shared.size();
-  // OpenSSL itself refuses an all-zero result (a small-order peer key); the
-  // explicit check below keeps the behaviour identical across backends.
-  if (EVP_PKEY_derive_set_peer(ctx.get(), theirs.get()) != 1 ||
+  // The peer check OpenSSL would run here only tests that a public key is
+  // present (X25519 keys have no other structure to validate); it costs a
+  // context and an algorithm lookup per call, so it is skipped. OpenSSL
+  // itself refuses an all-zero result (a small-order peer key); the explicit
+  // check below keeps the behaviour identical across backends.
+  if (EVP_PKEY_derive_set_peer_ex(ctx.get(), theirs.get(), 0) != 1 ||
       EVP_PKEY_derive(ctx.get(), shared.data(), &len) != 1 || len != 32) {
     return Error{errc::crypto_error, "X25519 with a low-order public key"};
   }
@@ -152,11 +194,17 @@ Result<std::array<std::uint8_t, 32>> x25519(const std::array<std::uint8_t, 32>& 
   return shared;
 }
 
+Result<std::array<std::uint8_t, 32>> x25519(const std::array<std::uint8_t, 32>& private_key,
+                                            BytesView peer_public_key) {
+  return x25519(x25519_from_private(private_key), peer_public_key);
+}
+
 // ---- Ed25519 ----
 
 Ed25519KeyPair ed25519_from_seed(BytesView seed32) {
   assert(seed32.size() == 32);
-  PkeyPtr key = raw_private(EVP_PKEY_ED25519, seed32.data());
+  PkeyPtr key = ed25519_builder().build(seed32.data(), nullptr);
+  if (!key) fatal("Ed25519 seed");
   Ed25519KeyPair kp{};
   std::memcpy(kp.seed.data(), seed32.data(), 32);
   kp.public_key = raw_public_of(key.get());
@@ -164,7 +212,8 @@ Ed25519KeyPair ed25519_from_seed(BytesView seed32) {
 }
 
 std::array<std::uint8_t, 64> ed25519_sign(const Ed25519KeyPair& key, BytesView message) {
-  PkeyPtr pkey = raw_private(EVP_PKEY_ED25519, key.seed.data());
+  PkeyPtr pkey = ed25519_builder().build(key.seed.data(), key.public_key.data());
+  if (!pkey) fatal("Ed25519 key pair");
   MdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1)
     fatal("EVP_DigestSignInit");
@@ -178,8 +227,7 @@ std::array<std::uint8_t, 64> ed25519_sign(const Ed25519KeyPair& key, BytesView m
 
 bool ed25519_verify(BytesView public_key32, BytesView message, BytesView signature64) {
   if (public_key32.size() != 32 || signature64.size() != 64) return false;
-  PkeyPtr pkey(
-      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key32.data(), 32));
+  PkeyPtr pkey = ed25519_builder().build(nullptr, public_key32.data());
   if (!pkey) return false;
   MdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1)
@@ -213,23 +261,46 @@ ChaChaPoly::ChaChaPoly(const std::array<std::uint8_t, 32>& key) : impl_(std::mak
 
 ChaChaPoly::~ChaChaPoly() = default;
 
-void ChaChaPoly::seal(const Nonce& nonce, BytesView ad, BytesView in, MutableBytesView out) {
-  assert(out.size() == in.size() + kTagSize);
-  EVP_CIPHER_CTX* c = impl_->enc;
+namespace {
+
+// One message from one or more parts: ChaCha20-Poly1305 in OpenSSL takes the
+// plaintext in as many updates as needed (it carries the partial keystream
+// block and the Poly1305 state across them).
+void seal_impl(EVP_CIPHER_CTX* c, const ChaChaPoly::Nonce& nonce, BytesView ad,
+               std::initializer_list<BytesView> parts, MutableBytesView out) {
+  std::size_t total = 0;
+  for (BytesView in : parts) total += in.size();
+  if (out.size() != total + ChaChaPoly::kTagSize) fatal("seal: output size");
   int len = 0;
   if (EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, nonce.data(), 1) != 1) fatal("seal: nonce");
   if (!ad.empty() &&
       EVP_CipherUpdate(c, nullptr, &len, ad.data(), static_cast<int>(ad.size())) != 1)
     fatal("seal: ad");
-  // EVP_CipherUpdate with a null output and zero length is fine, but a null
-  // input pointer is not: skip empty plaintexts.
-  if (!in.empty() &&
-      EVP_CipherUpdate(c, out.data(), &len, in.data(), static_cast<int>(in.size())) != 1)
-    fatal("seal: update");
-  if (EVP_CipherFinal_ex(c, out.data() + in.size(), &len) != 1) fatal("seal: final");
-  if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kTagSize),
-                          out.data() + in.size()) != 1)
+  std::size_t done = 0;
+  for (BytesView in : parts) {
+    // EVP_CipherUpdate with a null output and zero length is fine, but a null
+    // input pointer is not: skip empty parts.
+    if (in.empty()) continue;
+    if (EVP_CipherUpdate(c, out.data() + done, &len, in.data(), static_cast<int>(in.size())) != 1)
+      fatal("seal: update");
+    done += in.size();
+  }
+  if (EVP_CipherFinal_ex(c, out.data() + done, &len) != 1) fatal("seal: final");
+  if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(ChaChaPoly::kTagSize),
+                          out.data() + done) != 1)
     fatal("seal: tag");
+}
+
+}  // namespace
+
+void ChaChaPoly::seal(const Nonce& nonce, BytesView ad, BytesView in, MutableBytesView out) {
+  assert(out.size() == in.size() + kTagSize);
+  seal_impl(impl_->enc, nonce, ad, {in}, out);
+}
+
+void ChaChaPoly::seal_parts(std::uint64_t nonce, BytesView ad,
+                            std::initializer_list<BytesView> parts, MutableBytesView out) {
+  seal_impl(impl_->enc, noise_nonce(nonce), ad, parts, out);
 }
 
 bool ChaChaPoly::open(const Nonce& nonce, BytesView ad, BytesView in, MutableBytesView out) {

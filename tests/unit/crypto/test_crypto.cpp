@@ -93,6 +93,32 @@ TEST(Crypto, X25519GeneratedPairsAgree) {
   EXPECT_EQ(*s1, *s2);
 }
 
+// The key-pair form (which hands OpenSSL the public half instead of letting
+// it recompute it) must agree with the private-key form and the RFC vector.
+TEST(Crypto, X25519WithKeyPairMatchesPrivateKeyForm) {
+  auto alice = x25519_from_private(
+      unhex_array<32>("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
+  auto bob = x25519_from_private(
+      unhex_array<32>("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"));
+  auto s1 = x25519(alice, bob.public_key);
+  auto s2 = x25519(bob, alice.public_key);
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  EXPECT_EQ(to_hex(*s1), "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+  EXPECT_EQ(*s1, *s2);
+  for (int i = 0; i < 20; ++i) {
+    auto a = x25519_generate();
+    auto b = x25519_generate();
+    auto pair_form = x25519(a, b.public_key);
+    auto private_form = x25519(a.private_key, b.public_key);
+    ASSERT_TRUE(pair_form.ok() && private_form.ok());
+    EXPECT_EQ(*pair_form, *private_form);
+  }
+  Bytes one(32, 0);
+  one[0] = 1;
+  EXPECT_EQ(x25519(alice, one).code(), errc::crypto_error);
+  EXPECT_EQ(x25519(alice, Bytes(31, 9)).code(), errc::crypto_error);
+}
+
 TEST(Crypto, X25519RejectsLowOrderAndBadLengths) {
   auto a = x25519_generate();
   Bytes zero(32, 0);
@@ -244,4 +270,35 @@ TEST(Crypto, ChaChaPolyManyMessagesAndSizes) {
   }
   // Shorter than a tag: refused, never read out of bounds.
   EXPECT_FALSE(receiver.open(0, {}, BytesView(ct).first(15), MutableBytesView{}));
+}
+
+// Sealing a message given in parts equals sealing it joined, whatever the
+// split points (OpenSSL carries partial keystream blocks between updates;
+// BoringSSL seals a second part as its "extra" input).
+TEST(Crypto, ChaChaPolySealPartsEqualsSealJoined) {
+  std::array<std::uint8_t, 32> key{};
+  for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::uint8_t>(i * 3 + 1);
+  ChaChaPoly aead(key);
+  Bytes msg(3000);
+  for (std::size_t i = 0; i < msg.size(); ++i) msg[i] = static_cast<std::uint8_t>(i * 13);
+  const Bytes ad = {9, 8, 7};
+  for (std::size_t len : {0u, 1u, 63u, 64u, 65u, 200u, 3000u}) {
+    const BytesView m = BytesView(msg).first(len);
+    Bytes joined(len + ChaChaPoly::kTagSize);
+    aead.seal(42, ad, m, joined);
+    for (std::size_t cut : {0u, 1u, 12u, 63u, 64u, 100u}) {
+      if (cut > len) continue;
+      Bytes parts(len + ChaChaPoly::kTagSize);
+      aead.seal_parts(42, ad, {m.first(cut), m.subspan(cut)}, parts);
+      EXPECT_EQ(parts, joined) << len << " cut at " << cut;
+      if (cut + 5 <= len) {
+        Bytes three(len + ChaChaPoly::kTagSize);
+        aead.seal_parts(42, ad, {m.first(cut), m.subspan(cut, 5), m.subspan(cut + 5)}, three);
+        EXPECT_EQ(three, joined) << len << " three parts at " << cut;
+      }
+    }
+    Bytes opened(len);
+    EXPECT_TRUE(aead.open(42, ad, joined, opened));
+    EXPECT_TRUE(std::equal(opened.begin(), opened.end(), m.begin()));
+  }
 }

@@ -92,6 +92,34 @@ TEST(Keys, SignAndVerify) {
   EXPECT_EQ(other.public_key().verify(as_bytes("hello"), sig).code(), errc::crypto_error);
 }
 
+TEST(Keys, SignedX25519KeyIsStablePerIdentityAndSigned) {
+  Identity id = Identity::generate();
+  const auto k1 = id.signed_x25519_key("ctx-a:");
+  const auto k2 = id.signed_x25519_key("ctx-a:");
+  EXPECT_EQ(k1.key.private_key, k2.key.private_key);
+  EXPECT_EQ(k1.key.public_key, k2.key.public_key);
+  EXPECT_EQ(k1.signature, k2.signature);
+  EXPECT_EQ(x25519_from_private(k1.key.private_key).public_key, k1.key.public_key);
+
+  const Identity copy = id;  // copies share the key
+  EXPECT_EQ(copy.signed_x25519_key("ctx-a:").key.public_key, k1.key.public_key);
+
+  const auto other_context = id.signed_x25519_key("ctx-b:");
+  EXPECT_NE(other_context.key.public_key, k1.key.public_key);
+
+  Bytes msg = {'c', 't', 'x', '-', 'a', ':'};
+  append(msg, k1.key.public_key);
+  EXPECT_TRUE(id.public_key().verify(msg, k1.signature).ok());
+  msg.back() ^= 1;
+  EXPECT_FALSE(id.public_key().verify(msg, k1.signature).ok());
+
+  // Another identity, even from the same seed, has its own key.
+  Identity again = Identity::from_seed(std::array<std::uint8_t, 32>{1});
+  Identity again2 = Identity::from_seed(std::array<std::uint8_t, 32>{1});
+  EXPECT_NE(again.signed_x25519_key("ctx-a:").key.public_key,
+            again2.signed_x25519_key("ctx-a:").key.public_key);
+}
+
 TEST(Keys, OtherKeyTypesDecodeButAreUnsupported) {
   struct Case {
     const char* hex;

@@ -143,3 +143,69 @@ TEST(Multistream, ClosedMidNegotiationFailsCleanly) {
   io.run();
   EXPECT_EQ(r.code(), errc::eof);
 }
+
+// Lazy negotiation: the dialer's first bytes follow its proposal without
+// waiting; the answer is read before the listener's first bytes, which
+// reach the next layer intact.
+TEST(Multistream, LazySelectPipelinesBothWays) {
+  asio::io_context io;
+  auto [a, b] = test::memory_pipe();
+  std::string dialer_got, listener_got;
+  asio::co_spawn(io, [&]() -> Task<void> {
+    EXPECT_TRUE((co_await mss::select_lazy(*a, "/x/1")).ok());
+    EXPECT_TRUE((co_await a->write_all(as_bytes("request"))).ok());
+    EXPECT_TRUE((co_await mss::confirm(*a, "/x/1")).ok());
+    Bytes buf(5);
+    EXPECT_TRUE((co_await a->read_exact(buf)).ok());
+    dialer_got = std::string(as_string_view(buf));
+  }, asio::detached);
+  asio::co_spawn(io, [&]() -> Task<void> {
+    auto r = co_await mss::handle(*b, [](std::string_view p) { return p == "/x/1"; });
+    EXPECT_TRUE(r.ok());
+    Bytes buf(7);
+    EXPECT_TRUE((co_await b->read_exact(buf)).ok());
+    listener_got = std::string(as_string_view(buf));
+    EXPECT_TRUE((co_await b->write_all(as_bytes("reply"))).ok());
+  }, asio::detached);
+  io.run();
+  EXPECT_EQ(listener_got, "request");
+  EXPECT_EQ(dialer_got, "reply");
+}
+
+TEST(Multistream, LazySelectRefusedOrMisansweredFails) {
+  for (const std::string answer : {"na", "/y/1"}) {
+    asio::io_context io;
+    auto [a, b] = test::memory_pipe();
+    Status confirmed;
+    asio::co_spawn(io, [&]() -> Task<void> {
+      EXPECT_TRUE((co_await mss::select_lazy(*a, "/x/1")).ok());
+      confirmed = co_await mss::confirm(*a, "/x/1");
+    }, asio::detached);
+    asio::co_spawn(io, [&]() -> Task<void> {
+      Bytes out = msg("/multistream/1.0.0");
+      append(out, msg(answer));
+      (void)co_await b->write_all(out);
+    }, asio::detached);
+    io.run();
+    EXPECT_EQ(confirmed.code(), answer == "na" ? errc::protocol_not_supported : errc::protocol_error)
+        << answer;
+  }
+  // A wrong header is a protocol error too.
+  asio::io_context io;
+  auto [a, b] = test::memory_pipe();
+  Status confirmed;
+  asio::co_spawn(io, [&]() -> Task<void> { confirmed = co_await mss::confirm(*a, "/x/1"); },
+                 asio::detached);
+  asio::co_spawn(io, [&]() -> Task<void> { (void)co_await b->write_all(msg("/multistream/2.0.0")); },
+                 asio::detached);
+  io.run();
+  EXPECT_EQ(confirmed.code(), errc::protocol_error);
+  // An invalid protocol name is refused before anything is sent.
+  asio::io_context io2;
+  auto [c, d] = test::memory_pipe();
+  Status proposed;
+  asio::co_spawn(io2, [&]() -> Task<void> { proposed = co_await mss::select_lazy(*c, "bad\nname"); },
+                 asio::detached);
+  io2.run();
+  EXPECT_EQ(proposed.code(), errc::invalid_argument);
+}

@@ -195,7 +195,8 @@ TEST(NoiseChannel, TamperedCiphertextFailsTheReadSide) {
   asio::io_context io;
   SecurePair p = secure_pair(io);
   p.initiator_proxy->on_write = [](Bytes& b) { b[b.size() / 2] ^= 0x01; };
-  auto w = spawn(io, p.initiator->write_all(Bytes(1000, 0x55)));
+  const Bytes payload(1000, 0x55);  // outlives the write task, which starts later
+  auto w = spawn(io, p.initiator->write_all(payload));
   auto read_tampered = [&]() -> Task<void> {
     Bytes buf(1000);
     auto n = co_await p.responder->read_some(buf);
@@ -394,4 +395,120 @@ TEST(NoiseChannel, CancelledReadCanBeRetried) {
   auto r = spawn(io, cancel_then_read());
   weft::test::run(io);
   EXPECT_TRUE(*r);
+}
+
+// Bulk data goes through the large pooled read buffer; once the stream turns
+// to small messages the buffer goes back, and small messages are served from
+// the channel's own small buffer. read_view hands out everything in order.
+TEST(NoiseChannel, ReadViewAcrossSmallAndLargeBuffers) {
+  asio::io_context io;
+  auto p = crafted_pair(io);
+  NoiseChannel& ch = *p.channel;
+  std::vector<Bytes> messages;
+  for (std::size_t size : {10u, 3000u, 1u, 65519u, 500000u, 2048u, 2047u, 5u, 200000u, 7u})
+    messages.push_back(pseudo_random(size, static_cast<unsigned>(size)));
+  auto exchange = [&]() -> Task<void> {
+    for (const Bytes& m : messages) {
+      // Sent as frames; the receiver reads the whole message before the next one is sent.
+      for (std::size_t off = 0; off < m.size(); off += NoiseChannel::kMaxFramePlaintext) {
+        const std::size_t n = std::min(m.size() - off, NoiseChannel::kMaxFramePlaintext);
+        EXPECT_TRUE((co_await p.raw->write_all(frame(p.to_channel, BytesView(m).subspan(off, n)))).ok());
+      }
+      Bytes got;
+      while (got.size() < m.size()) {
+        auto view = co_await ch.read_view(1 << 20);
+        EXPECT_TRUE(view.ok());
+        if (!view) co_return;
+        append(got, *view);
+      }
+      EXPECT_TRUE(got == m) << m.size();
+    }
+    // Idle after a small message: no large buffer is held.
+    EXPECT_EQ(ch.large_buffers_held(), 0u);
+    EXPECT_TRUE((co_await p.raw->close_write()).ok());
+    auto end = co_await ch.read_view(100);
+    EXPECT_EQ(end.code(), errc::eof);
+  };
+  auto done = spawn(io, exchange());
+  weft::test::run(io);
+  EXPECT_TRUE(*done);
+}
+
+// A frame cut across raw reads, first arriving into the small buffer, is
+// put together in the large one.
+TEST(NoiseChannel, FrameCutWhileInTheSmallBuffer) {
+  asio::io_context io;
+  auto p = crafted_pair(io);
+  const Bytes message = pseudo_random(50000, 9);
+  const Bytes wire = frame(p.to_channel, message);
+  auto exchange = [&]() -> Task<void> {
+    // 100 bytes first: the reader is in its small buffer and sees a partial frame.
+    EXPECT_TRUE((co_await p.raw->write_all(BytesView(wire).first(100))).ok());
+    asio::steady_timer pause(io, 20ms);
+    co_await pause.async_wait(asio::use_awaitable);
+    for (std::size_t off = 100; off < wire.size(); off += 7000) {
+      const std::size_t n = std::min<std::size_t>(7000, wire.size() - off);
+      EXPECT_TRUE((co_await p.raw->write_all(BytesView(wire).subspan(off, n))).ok());
+    }
+  };
+  auto reader = [&]() -> Task<void> {
+    Bytes got(message.size());
+    EXPECT_TRUE((co_await p.channel->read_exact(got)).ok());
+    EXPECT_TRUE(got == message);
+  };
+  auto w = spawn(io, exchange());
+  auto r = spawn(io, reader());
+  weft::test::run(io);
+  EXPECT_TRUE(*w && *r);
+}
+
+// Staging: small pieces are gathered into shared frames, a piece that
+// completes a frame is sealed from the caller's memory, and a flush writes
+// everything in one raw write, in order.
+TEST(NoiseChannel, StagedPiecesGoOutInOrderInFewFrames) {
+  asio::io_context io;
+  auto p = crafted_pair(io);
+  NoiseChannel& ch = *p.channel;
+  std::vector<Bytes> pieces;
+  for (int i = 0; i < 100; ++i) pieces.push_back(pseudo_random(12, static_cast<unsigned>(i)));
+  pieces.push_back(pseudo_random(300000, 1000));  // bulk: several frames
+  for (int i = 0; i < 10; ++i) pieces.push_back(pseudo_random(40, static_cast<unsigned>(i + 50)));
+  Bytes expected;
+  for (const Bytes& b : pieces) {
+    ch.stage(b);
+    append(expected, b);
+  }
+  EXPECT_GE(ch.staged_size(), expected.size());
+  auto flush = [&]() -> Task<void> {
+    EXPECT_TRUE((co_await ch.flush_staged()).ok());
+    EXPECT_EQ(ch.staged_size(), 0u);
+    EXPECT_EQ(ch.large_buffers_held(), 0u);  // nothing is kept once flushed
+    EXPECT_TRUE((co_await ch.close_write()).ok());
+  };
+  auto receive = [&]() -> Task<void> {
+    Bytes plain;
+    std::size_t frames = 0;
+    for (;;) {
+      std::uint8_t header[2];
+      auto st = co_await p.raw->read_exact(header);
+      if (!st) {
+        EXPECT_EQ(st.code(), errc::eof);
+        break;
+      }
+      const std::size_t len = static_cast<std::size_t>(header[0]) << 8 | header[1];
+      Bytes f(len), out(len - noise::kTagLen);
+      EXPECT_TRUE((co_await p.raw->read_exact(f)).ok());
+      EXPECT_TRUE(p.from_channel.decrypt_with_ad({}, f, out).ok());
+      append(plain, out);
+      ++frames;
+    }
+    EXPECT_TRUE(plain == expected);
+    // 1600 bytes of small pieces and 300400 of bulk: the fewest 65519-byte frames, not 111.
+    EXPECT_EQ(frames, (expected.size() + NoiseChannel::kMaxFramePlaintext - 1) /
+                          NoiseChannel::kMaxFramePlaintext);
+  };
+  auto f = spawn(io, flush());
+  auto r = spawn(io, receive());
+  weft::test::run(io);
+  EXPECT_TRUE(*f && *r);
 }

@@ -61,11 +61,11 @@ Bytes signed_payload(const Identity& id, const noise::Key& static_pub) {
 
 HandshakeResult handshake_against(asio::io_context& io,
                                   std::function<Bytes(const noise::Key&)> make,
-                                  const PeerId* expected = nullptr) {
+                                  const PeerId* expected = nullptr, NoiseConfig cfg = {}) {
   Identity me = Identity::generate();
   auto [dialer, listener] = tcp_pair(io);
   auto done = spawn(io, fake_responder(std::move(listener), std::move(make)));
-  auto r = spawn(io, noise_handshake(std::move(dialer), me, true, expected, NoiseConfig{}));
+  auto r = spawn(io, noise_handshake(std::move(dialer), me, true, expected, cfg));
   weft::test::run(io);
   EXPECT_TRUE(*done);
   if (!r->has_value()) return Error{errc::timed_out, "handshake did not complete"};
@@ -187,6 +187,80 @@ TEST(NoiseHandshake, SignatureOverAnotherStaticKeyIsACryptoError) {
   });
   ASSERT_EQ(r.code(), errc::crypto_error);
   EXPECT_NE(r.error().detail.find("signature"), std::string::npos) << r.error().detail;
+}
+
+TEST(NoiseHandshake, BadSignatureIsRejectedAndNotRememberedWithACache) {
+  asio::io_context io;
+  Identity remote = Identity::generate();
+  NoiseConfig cfg;
+  cfg.verified_signatures = std::make_shared<noise::VerifiedSignatures>();
+  for (int i = 0; i < 2; ++i) {
+    auto r = handshake_against(
+        io,
+        [&](const noise::Key& s) {
+          noise::Key other = s;
+          other[0] ^= 1;
+          return signed_payload(remote, other);
+        },
+        nullptr, cfg);
+    ASSERT_EQ(r.code(), errc::crypto_error);
+  }
+  EXPECT_EQ(cfg.verified_signatures->size(), 0u);
+}
+
+// Nodes keep one static key per identity, so a second connection between the
+// same two nodes presents the same signed key: with a memory of verified
+// signatures, it is found there (the memory does not grow), and the
+// handshake still authenticates both sides.
+TEST(NoiseHandshake, RepeatedHandshakesReuseTheStaticKeyAndTheVerifiedSignature) {
+  asio::io_context io;
+  Identity a = Identity::generate();
+  Identity b = Identity::generate();
+  NoiseConfig ca, cb;
+  ca.verified_signatures = std::make_shared<noise::VerifiedSignatures>();
+  cb.verified_signatures = std::make_shared<noise::VerifiedSignatures>();
+  for (int i = 0; i < 3; ++i) {
+    PeerId expected = b.peer_id();
+    auto h = start_pair(io, a, b, &expected, ca, cb);
+    weft::test::run(io);
+    ASSERT_TRUE(h.initiator->has_value() && h.responder->has_value());
+    ASSERT_TRUE((*h.initiator)->ok()) << (*h.initiator)->error().message();
+    ASSERT_TRUE((*h.responder)->ok()) << (*h.responder)->error().message();
+    EXPECT_EQ((**h.initiator)->remote_peer, b.peer_id());
+    EXPECT_EQ((**h.responder)->remote_peer, a.peer_id());
+    EXPECT_EQ(ca.verified_signatures->size(), 1u);
+    EXPECT_EQ(cb.verified_signatures->size(), 1u);
+  }
+  // A third identity is verified and remembered separately.
+  Identity c = Identity::generate();
+  auto h = start_pair(io, c, b, nullptr, {}, cb);
+  weft::test::run(io);
+  ASSERT_TRUE((*h.responder)->ok());
+  EXPECT_EQ(cb.verified_signatures->size(), 2u);
+}
+
+TEST(VerifiedSignatures, RemembersExactTriplesUpToItsCapacity) {
+  const Bytes key1 = {1, 2, 3}, key2 = {1, 2}, st = {4, 5}, sig = {6};
+  noise::VerifiedSignatures v(2);
+  EXPECT_FALSE(v.contains(key1, st, sig));
+  v.insert(key1, st, sig);
+  EXPECT_TRUE(v.contains(key1, st, sig));
+  // The same bytes split differently are another triple.
+  const Bytes st2 = {3, 4, 5};
+  EXPECT_FALSE(v.contains(key2, st2, sig));
+  v.insert(key1, st, sig);  // again: no duplicate
+  EXPECT_EQ(v.size(), 1u);
+  v.insert(key2, st2, sig);
+  v.insert(key2, st, sig);  // over capacity: the oldest goes
+  EXPECT_EQ(v.size(), 2u);
+  EXPECT_FALSE(v.contains(key1, st, sig));
+  EXPECT_TRUE(v.contains(key2, st2, sig));
+  EXPECT_TRUE(v.contains(key2, st, sig));
+
+  noise::VerifiedSignatures off(0);
+  off.insert(key1, st, sig);
+  EXPECT_FALSE(off.contains(key1, st, sig));
+  EXPECT_EQ(off.size(), 0u);
 }
 
 TEST(NoiseHandshake, KeyOfAnotherIdentityIsACryptoError) {

@@ -139,6 +139,39 @@ TEST(Ping, RoundTripsAndDetectsCorruption) {
   EXPECT_EQ(rtt.code(), errc::protocol_error);
 }
 
+// A ping on a fresh stream with the negotiation folded in: the listener's
+// multistream-select then ping handler answer both in one round trip, and a
+// listener without ping refuses it.
+TEST(Ping, NegotiatingPingAgainstAListener) {
+  for (const bool listener_has_ping : {true, false}) {
+    Result<std::chrono::nanoseconds> rtt;
+    Status served;
+    run_pair(
+        [&](ByteChannel& c) -> Task<void> {
+          rtt = co_await ping::ping_once_negotiating(c, mss::Config{});
+          (void)co_await c.close_write();
+        },
+        [&](ByteChannel& c) -> Task<void> {
+          auto proto = co_await mss::handle(c, [&](std::string_view p) {
+            return listener_has_ping && p == ping::kProtocol;
+          });
+          if (!proto) {
+            // The pipelined payload reads as a broken proposal.
+            (void)co_await c.close_write();
+            co_return;
+          }
+          served = co_await ping::serve(c);
+        });
+    if (listener_has_ping) {
+      ASSERT_TRUE(rtt.ok()) << rtt.error().message();
+      EXPECT_GT(rtt->count(), 0);
+      EXPECT_TRUE(served.ok());
+    } else {
+      EXPECT_EQ(rtt.code(), errc::protocol_not_supported);
+    }
+  }
+}
+
 TEST(Echo, RoundTripsLargePayload) {
   Bytes data(3 * 1024 * 1024 + 17);
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i * 31);

@@ -83,22 +83,6 @@ TEST(YamuxRingBuffer, GrowthRespectsMaxCapacityUnlessOneWriteNeedsMore) {
   EXPECT_EQ(r.size(), big.size() + small.size());
 }
 
-TEST(YamuxFrameBuffer, ExtendAppendSwap) {
-  FrameBuffer a;
-  FrameBuffer b;
-  a.append(Bytes{1, 2, 3});
-  std::uint8_t* p = a.extend(2);
-  p[0] = 4;
-  p[1] = 5;
-  EXPECT_EQ(Bytes(a.view().begin(), a.view().end()), (Bytes{1, 2, 3, 4, 5}));
-  a.swap(b);
-  EXPECT_TRUE(a.empty());
-  EXPECT_EQ(b.size(), 5u);
-  const std::size_t cap = b.capacity();
-  b.clear();
-  EXPECT_EQ(b.capacity(), cap);  // storage is kept for reuse
-}
-
 TEST(YamuxConfig, SanitizeRaisesOutOfRangeValues) {
   YamuxConfig c;
   c.initial_window = 1000;

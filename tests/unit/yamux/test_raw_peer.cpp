@@ -389,6 +389,36 @@ TEST(YamuxWire, DataSplitAcrossReadsAndManyFramesPerRead) {
   });
 }
 
+// The reader takes input as views of the connection's buffer and keeps no
+// buffer of its own: a frame header cut at any byte is put together.
+TEST(YamuxWire, HeadersCutAtEveryByte) {
+  Harness h;
+  RawPeer p(h, false, quiet_config());
+  h.run([&]() -> Task<void> {
+    Bytes wire = syn(1);
+    Bytes want;
+    for (int i = 0; i < 5; ++i) {
+      Bytes chunk = pattern(static_cast<std::size_t>(3 + i), static_cast<std::uint32_t>(i));
+      append(wire, frame(FrameType::data, 0, 1, static_cast<std::uint32_t>(chunk.size()), chunk));
+      append(want, chunk);
+    }
+    append(wire, frame(FrameType::data, flag::fin, 1, 0));
+    for (std::size_t i = 0; i < wire.size(); ++i) {  // one byte per read
+      const Bytes one(wire.begin() + static_cast<std::ptrdiff_t>(i),
+                      wire.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      co_await p.send(one);
+      // Let the session read it before the next byte arrives.
+      auto ex = co_await asio::this_coro::executor;
+      for (int k = 0; k < 3; ++k) co_await asio::post(ex, asio::use_awaitable);
+    }
+    auto s = co_await p.session->accept_stream();
+    CO_ASSERT_OK(s);
+    auto got = co_await read_to_end(**s, 333);
+    CO_ASSERT_OK(got);
+    EXPECT_TRUE(*got == want);
+  });
+}
+
 // A window update sent while a data frame is still arriving must not credit
 // the part of that frame not yet received: the sender would then exceed our
 // window by that much (found with a 1 MiB echo between two weft nodes).
