@@ -3,6 +3,7 @@
 #pragma once
 
 #include <exception>
+#include <memory>
 #include <string>
 
 #include "core/asio.hpp"
@@ -26,5 +27,29 @@ void spawn_detached(const Executor& ex, Awaitable&& task, const char* what) {
   asio::co_spawn(ex, std::forward<Awaitable>(task),
                  [what](std::exception_ptr e) { log_escaped_exception(what, e); });
 }
+
+// Carries a caller's cancellation to a task spawned on a strand, emitting it
+// on that strand. Asio 1.22's co_spawn forwards a cancellation synchronously,
+// on the thread that emits it: a task waiting on another strand would be
+// unlinked from its wait queue off its strand, racing with the strand's own
+// work. Install forward() in the caller's slot and bind slot() to the spawn.
+class StrandCancelRelay : public std::enable_shared_from_this<StrandCancelRelay> {
+ public:
+  explicit StrandCancelRelay(Strand strand) : strand_(std::move(strand)) {}
+
+  asio::cancellation_slot slot() { return signal_.slot(); }
+
+  struct Forward {
+    std::shared_ptr<StrandCancelRelay> relay;
+    void operator()(asio::cancellation_type_t type) const {
+      asio::post(relay->strand_, [relay = relay, type] { relay->signal_.emit(type); });
+    }
+  };
+  Forward forward() { return Forward{shared_from_this()}; }
+
+ private:
+  Strand strand_;
+  asio::cancellation_signal signal_;  // emitted on strand_ only
+};
 
 }  // namespace weft

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "core/live.hpp"
+#include "core/spawn.hpp"
 #include "node/config.hpp"
 #include "node/connection.hpp"
 #include "node/connection_manager.hpp"
@@ -80,16 +81,26 @@ class Node {
   // caller's executor. Pass a coroutine whose inputs are its parameters (a
   // member or free coroutine function), not a capturing lambda: GCC 12 does
   // not keep a lambda coroutine's captures alive reliably.
-  // Cancelling the caller cancels `task` (Asio forwards it), which then
-  // completes with errc::canceled. A cancellation that arrives before `task`
-  // started makes Asio refuse to start it (it throws operation_aborted in the
-  // spawned coroutine's entry): that, too, is reported as errc::canceled, and
-  // the caller knows `task` never ran. T is a Result.
+  // Cancelling the caller cancels `task`, on the connection's strand, and it
+  // then completes with errc::canceled. A cancellation that arrives before
+  // `task` started makes Asio refuse to start it (it throws operation_aborted
+  // in the spawned coroutine's entry): that, too, is reported as
+  // errc::canceled, and the caller knows `task` never ran. T is a Result.
   template <typename T>
   Task<T> run_on(std::shared_ptr<Connection> conn, Task<T> task) {
+    auto caller = co_await asio::this_coro::cancellation_state;
+    if (caller.cancelled() != asio::cancellation_type::none)
+      co_return Error{errc::canceled, "cancelled before it started"};
+    auto relay = std::make_shared<StrandCancelRelay>(conn->strand());
+    auto caller_slot = caller.slot();
+    if (caller_slot.is_connected()) caller_slot.template emplace<StrandCancelRelay::Forward>(relay->forward());
     auto spawned = asio::co_spawn(conn->strand(), without_cancel_exceptions(std::move(task)),
-                                  use_tuple);
+                                  asio::bind_cancellation_slot(relay->slot(), use_tuple));
     auto [failure, result] = co_await std::move(spawned);
+    if (caller_slot.is_connected()) caller_slot.clear();
+    // The spawned coroutine may still be unwinding on the strand, with its
+    // cancellation state inside the relay's signal: release it there, after.
+    asio::post(conn->strand(), [keep = std::move(relay)] {});
     if (failure) {
       if (!is_operation_aborted(failure)) std::rethrow_exception(failure);
       co_return Error{errc::canceled, "cancelled before it started"};
