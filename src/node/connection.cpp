@@ -338,17 +338,51 @@ Task<void> Connection::accept_streams() {
   }
 }
 
+// The negotiation and identify steps below are coroutines of their own, so
+// that each deadline lives in a flat function body: GCC 12 mishandled an
+// awaited task held in a nested block next to a deadline object (a crash
+// after hours of soak, in the destruction of that block).
+
+Task<Result<std::string>> Connection::answer_protocol(std::shared_ptr<YamuxStream> stream) {
+  mss::Config config;
+  config.max_message_size = node_.config().limits.multistream_max_message_size;
+  std::function<bool(std::string_view)> supported = [this](std::string_view p) {
+    return node_.handler_for(p).has_value();
+  };
+  StreamDeadline deadline(*this, stream, node_.config().limits.negotiation_timeout);
+  auto negotiation = mss::handle(*stream, std::move(supported), config);
+  auto proto = co_await std::move(negotiation);
+  co_return proto;
+}
+
+Task<Result<std::string>> Connection::select_protocol(std::shared_ptr<YamuxStream> stream,
+                                                      std::vector<std::string> protocols) {
+  mss::Config config;
+  config.max_message_size = node_.config().limits.multistream_max_message_size;
+  StreamDeadline deadline(*this, stream, node_.config().limits.negotiation_timeout);
+  auto negotiation = mss::select(*stream, std::move(protocols), config);
+  auto proto = co_await std::move(negotiation);
+  co_return proto;
+}
+
+Task<Result<identify::Info>> Connection::receive_identify() {
+  std::vector<std::string> protos;
+  protos.emplace_back(identify::kProtocol);
+  auto opening = open_stream(std::move(protos));
+  auto opened = co_await std::move(opening);
+  if (!opened) co_return std::move(opened).error();
+  identify::Config config;
+  config.max_message_size = node_.config().limits.identify_max_message_size;
+  StreamDeadline deadline(*this, opened->channel, node_.config().limits.identify_timeout);
+  auto receiving = identify::receive(*opened->channel, config);
+  auto info = co_await std::move(receiving);
+  co_return info;
+}
+
 Task<void> Connection::serve_stream(std::shared_ptr<YamuxStream> stream) {
   auto self = shared_from_this();
-  const auto& limits = node_.config().limits;
-  Result<std::string> proto = Error{errc::timed_out};
-  {
-    StreamDeadline deadline(*this, stream, limits.negotiation_timeout);
-    auto negotiation = mss::handle(
-        *stream, [this](std::string_view p) { return node_.handler_for(p).has_value(); },
-        mss::Config{limits.multistream_max_message_size});
-    proto = co_await std::move(negotiation);
-  }
+  auto answering = answer_protocol(stream);
+  auto proto = co_await std::move(answering);
   if (!proto) {
     WEFT_LOG(debug, "inbound stream negotiation failed: " + proto.error().message());
     stream->reset();
@@ -372,13 +406,8 @@ Task<Result<Stream>> Connection::open_stream(std::vector<std::string> protocols)
   if (state_ != State::open) co_return Error{errc::closed, "the connection is not open"};
   WEFT_CO_TRY(auto stream, co_await session_->open_stream());
   WEFT_LOG(trace, "outbound stream opened, proposing " + protocols.front());
-  const auto& limits = node_.config().limits;
-  Result<std::string> proto = Error{errc::timed_out};
-  {
-    StreamDeadline deadline(*this, stream, limits.negotiation_timeout);
-    auto negotiation = mss::select(*stream, std::move(protocols), mss::Config{limits.multistream_max_message_size});
-    proto = co_await std::move(negotiation);
-  }
+  auto selecting = select_protocol(stream, std::move(protocols));
+  auto proto = co_await std::move(selecting);
   if (!proto) {
     stream->reset();
     co_return std::move(proto).error();
@@ -388,18 +417,8 @@ Task<Result<Stream>> Connection::open_stream(std::vector<std::string> protocols)
 
 Task<void> Connection::identify_remote() {
   auto self = shared_from_this();
-  const auto& limits = node_.config().limits;
-  Result<identify::Info> result = Error{errc::timed_out, "identify timed out"};
-  // (A braced list inside a co_await expression trips a GCC 12 coroutine bug.)
-  std::vector<std::string> protos{std::string(identify::kProtocol)};
-  auto opened = co_await open_stream(std::move(protos));
-  if (!opened) {
-    result = std::move(opened).error();
-  } else {
-    StreamDeadline deadline(*this, opened->channel, limits.identify_timeout);
-    auto receiving = identify::receive(*opened->channel, identify::Config{limits.identify_max_message_size});
-    result = co_await std::move(receiving);
-  }
+  auto receiving = receive_identify();
+  auto result = co_await std::move(receiving);
   if (result && !result->public_key.empty()) {
     // The key the remote claims must be the one Noise authenticated.
     auto key = PublicKey::decode(result->public_key);

@@ -84,7 +84,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Task<Status> upgrade(std::unique_ptr<TcpChannel> raw, const std::optional<PeerId>& expected_peer);
   Task<void> accept_streams();
   Task<void> serve_stream(std::shared_ptr<YamuxStream> stream);
+  // Multistream negotiation of one stream, bounded by the negotiation timeout.
+  Task<Result<std::string>> answer_protocol(std::shared_ptr<YamuxStream> stream);
+  Task<Result<std::string>> select_protocol(std::shared_ptr<YamuxStream> stream,
+                                            std::vector<std::string> protocols);
   Task<void> identify_remote();
+  // Opens /ipfs/id/1.0.0 and reads the remote's answer, bounded by the identify timeout.
+  Task<Result<identify::Info>> receive_identify();
   // Sends our current identify information on /ipfs/id/push/1.0.0, if the
   // remote said it takes pushes.
   Task<void> push_identify();
