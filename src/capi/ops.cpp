@@ -66,19 +66,13 @@ Task<Outcome> open_stream_op(std::shared_ptr<Op> op, std::shared_ptr<Connection>
 Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream,
                       std::size_t max) {
   WEFT_OP_PROLOGUE(op, out)
-  out.data.resize(max);
-  MutableBytesView buf(out.data);
-  auto reading = stream->read_some(buf);
-  auto n = co_await std::move(reading);
-  if (!n) {
-    out.error = std::move(n).error();
-    out.data.clear();
-    out.data.shrink_to_fit();
-    co_return out;
+  auto reading = stream->read_bytes(max);
+  auto data = co_await std::move(reading);
+  if (!data) {
+    out.error = std::move(data).error();
+  } else {
+    out.data = std::move(*data);
   }
-  out.data.resize(*n);
-  // A short read into a large buffer: give the unused memory back.
-  if (out.data.capacity() > 2 * out.data.size() + 4096) out.data.shrink_to_fit();
   co_return out;
 }
 

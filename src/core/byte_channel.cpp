@@ -58,6 +58,24 @@ Task<Result<BytesView>> ByteChannel::read_view_impl(std::size_t max) {
   co_return BytesView(view_buffer_.data(), *n);
 }
 
+Task<Result<Bytes>> ByteChannel::read_bytes(std::size_t max) {
+  if (max == 0) co_return Error{errc::invalid_argument, "read_bytes of 0 bytes"};
+  if (pushback_pos_ < pushback_.size()) {
+    const std::size_t n = std::min(max, pushback_.size() - pushback_pos_);
+    Bytes out(n);
+    auto got = co_await read_some(MutableBytesView(out));
+    if (!got) co_return std::move(got).error();
+    co_return out;
+  }
+  co_return co_await read_bytes_impl(max);
+}
+
+Task<Result<Bytes>> ByteChannel::read_bytes_impl(std::size_t max) {
+  auto view = co_await read_view_impl(max);
+  if (!view) co_return std::move(view).error();
+  co_return Bytes(view->begin(), view->end());
+}
+
 void ByteChannel::stage(BytesView data) { staged_.append(data); }
 
 std::size_t ByteChannel::staged_size() const { return staged_.size(); }

@@ -33,6 +33,11 @@ class ByteChannel {
   // decrypts in place) hands that buffer out and spares the reader a copy.
   Task<Result<BytesView>> read_view(std::size_t max);
 
+  // Like read_some (between 1 and max bytes, max > 0), returned in a buffer
+  // of exactly the bytes read: for callers that keep what they read (the C
+  // API), so a large `max` costs no large allocation.
+  Task<Result<Bytes>> read_bytes(std::size_t max);
+
   // Writes every byte of data or fails. The data need only stay valid until
   // the returned task completes.
   virtual Task<Status> write_all(BytesView data) = 0;
@@ -69,6 +74,8 @@ class ByteChannel {
   virtual Task<Result<std::size_t>> read_some_impl(MutableBytesView buf) = 0;
   // Default: read_some_impl into a buffer the channel keeps for this.
   virtual Task<Result<BytesView>> read_view_impl(std::size_t max);
+  // Default: a copy of what read_view_impl returns.
+  virtual Task<Result<Bytes>> read_bytes_impl(std::size_t max);
 
  private:
   Bytes pushback_;

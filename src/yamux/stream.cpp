@@ -60,16 +60,12 @@ YamuxStream::~YamuxStream() = default;
 // ---------------------------------------------------------------------------
 // Application side
 
-Task<Result<std::size_t>> YamuxStream::read_some_impl(MutableBytesView buf) {
+Task<Status> YamuxStream::wait_readable() {
   auto self = shared_from_this();
   auto cs = co_await asio::this_coro::cancellation_state;
   while (true) {
     if (reset_) co_return error_;
-    if (!recv_buf_.empty()) {
-      const std::size_t n = recv_buf_.read(buf);
-      update_receive_window();
-      co_return n;
-    }
+    if (!recv_buf_.empty()) co_return Status{};
     if (fin_received_) {
       co_return Error{errc::eof, "yamux stream " + std::to_string(id_) + ": the remote closed its write side"};
     }
@@ -80,6 +76,29 @@ Task<Result<std::size_t>> YamuxStream::read_some_impl(MutableBytesView buf) {
     auto [ec] = co_await read_q_.async_wait(use_tuple);
     if (ec) co_return cancelled("read");
   }
+}
+
+Task<Result<std::size_t>> YamuxStream::read_some_impl(MutableBytesView buf) {
+  auto self = shared_from_this();
+  if (reset_ || recv_buf_.empty()) {  // else read at once, without a waiting coroutine
+    auto waiting = wait_readable();
+    auto ready = co_await std::move(waiting);
+    if (!ready) co_return std::move(ready).error();
+  }
+  const std::size_t n = recv_buf_.read(buf);
+  update_receive_window();
+  co_return n;
+}
+
+Task<Result<Bytes>> YamuxStream::read_bytes_impl(std::size_t max) {
+  auto self = shared_from_this();
+  auto waiting = wait_readable();
+  auto ready = co_await std::move(waiting);
+  if (!ready) co_return std::move(ready).error();
+  Bytes out(std::min(max, recv_buf_.size()));
+  recv_buf_.read(MutableBytesView(out));
+  update_receive_window();
+  co_return out;
 }
 
 Status YamuxStream::writable() const {

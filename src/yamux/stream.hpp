@@ -59,9 +59,13 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
 
  protected:
   Task<Result<std::size_t>> read_some_impl(MutableBytesView buf) override;
+  Task<Result<Bytes>> read_bytes_impl(std::size_t max) override;
 
  private:
   LiveToken<Live::streams> live_;
+  // Waits until received bytes are buffered (ok) or no more can come: eof,
+  // reset, the session's failure, or cancellation.
+  Task<Status> wait_readable();
   friend class YamuxSession;
   class SendTurn;
   struct TurnNode {

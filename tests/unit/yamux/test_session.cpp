@@ -190,6 +190,47 @@ TEST(YamuxSession, HalfCloseKeepsTheOtherDirectionOpen) {
   });
 }
 
+// read_bytes sizes its result to what is there (up to max), takes bytes
+// given back first, and waits like read_some when nothing is buffered.
+TEST(YamuxSession, ReadBytesReturnsWhatIsBufferedUpToMax) {
+  Harness h;
+  SessionPair p(h);
+  h.run([&]() -> Task<void> {
+    auto opened = co_await p.client->open_stream();
+    CO_ASSERT_OK(opened);
+    auto c = *opened;
+    CO_ASSERT_OK(co_await c->write_all(as_bytes("0123456789")));
+    auto accepted = co_await p.server->accept_stream();
+    CO_ASSERT_OK(accepted);
+    auto s = *accepted;
+    CO_ASSERT_TRUE(co_await eventually([&] { return s->readable() == 10; }));
+    auto first = co_await s->read_bytes(4);
+    CO_ASSERT_OK(first);
+    EXPECT_EQ(as_string_view(*first), "0123");
+    s->unread(as_bytes("ab"));
+    auto given_back = co_await s->read_bytes(1 << 20);
+    CO_ASSERT_OK(given_back);
+    EXPECT_EQ(as_string_view(*given_back), "ab");
+    auto rest = co_await s->read_bytes(1 << 20);
+    CO_ASSERT_OK(rest);
+    EXPECT_EQ(as_string_view(*rest), "456789");
+    EXPECT_EQ(rest->size(), 6u);
+
+    std::optional<Result<Bytes>> waiting;
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, [&]() -> Task<void> { waiting = co_await s->read_bytes(1 << 20); }, asio::detached);
+    CO_ASSERT_TRUE(co_await eventually([&] { return s->readable() == 0 && !waiting; }));
+    CO_ASSERT_OK(co_await c->write_all(as_bytes("late")));
+    CO_ASSERT_TRUE(co_await eventually([&] { return waiting.has_value(); }));
+    CO_ASSERT_OK(*waiting);
+    EXPECT_EQ(as_string_view(**waiting), "late");
+
+    CO_ASSERT_OK(co_await c->close_write());
+    EXPECT_EQ((co_await s->read_bytes(16)).code(), errc::eof);
+    EXPECT_EQ((co_await s->read_bytes(0)).code(), errc::invalid_argument);
+  });
+}
+
 TEST(YamuxSession, ResetFailsPendingOperationsOnBothSides) {
   Harness h;
   SessionPair p(h);
