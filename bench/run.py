@@ -92,6 +92,14 @@ def make_pairs(peers: dict[str, Peer]) -> list[Pair]:
 
 
 def measure_limits(settings, aead_programs: dict[str, Path], iperf_ok: bool, into: dict) -> None:
+    pingpong = environment.weft_build_dir() / "bench" / "weft-tcp-pingpong"
+    if pingpong.exists():
+        try:
+            rtt = environment.tcp_pingpong_us(pingpong, settings.ping_count)
+            into.setdefault("tcp_pingpong_median_us", []).append(rtt["median_us"])
+            into.setdefault("tcp_pingpong_p99_us", []).append(rtt["p99_us"])
+        except (RuntimeError, OSError, ValueError, KeyError) as error:
+            into.setdefault("problems", []).append(f"TCP ping-pong failed: {error}")
     if iperf_ok:
         try:
             into.setdefault("iperf3_Gbps", []).append(environment.iperf3_gbit_per_s(settings.iperf_seconds))
@@ -177,8 +185,9 @@ def main() -> int:
                 by_error.setdefault(error, []).append(metric)
             failures += [{"pair": key, "run": index + 1, "metrics": m, "error": e} for e, m in by_error.items()]
     limits: dict = {"problems": list(dict.fromkeys(limit_runs.get("problems", [])))}
-    if limit_runs.get("iperf3_Gbps"):
-        limits["iperf3_Gbps"] = summarize(limit_runs["iperf3_Gbps"], 0)
+    for key in ("iperf3_Gbps", "tcp_pingpong_median_us", "tcp_pingpong_p99_us"):
+        if limit_runs.get(key):
+            limits[key] = summarize(limit_runs[key], 0)
     for backend, rates in limit_runs.get("aead", {}).items():
         limits.setdefault("aead", {})[backend] = {"name": rates["name"],
                                                   "seal_GBps": summarize(rates["seal_GBps"], 0),

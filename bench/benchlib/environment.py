@@ -202,6 +202,15 @@ def iperf3_gbit_per_s(seconds: float) -> float:
         server.wait()
 
 
+def tcp_pingpong_us(program: Path, count: int) -> dict:
+    """{"median_us", "p99_us"}: 32-byte round trips over loopback TCP between two processes."""
+    proc = subprocess.run([str(program), "--count", str(count)], capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{program.name} exited with {proc.returncode}: {proc.stderr.strip()[-200:]}")
+    out = json.loads(proc.stdout)
+    return {"median_us": out["median_ns"] / 1e3, "p99_us": out["p99_ns"] / 1e3}
+
+
 def aead_rates(program: Path, seconds: float) -> dict:
     """{"backend", "seal_GBps", "open_GBps"}: one core's ChaCha20-Poly1305 rate on 64 KiB frames."""
     proc = subprocess.run([str(program), "--seconds", str(seconds)], capture_output=True, text=True,

@@ -100,6 +100,9 @@ def evaluate_targets(summaries: dict, limits: dict, default_backend: str) -> lis
     add("ping round trip median ≤ 50 µs", ping, f"{ping:.1f} µs" if ping else "", (ping or 1e9) <= 50)
     # The C API hands each operation to an I/O thread and its completion back
     # to the application's thread; the weft tool pings from the I/O thread.
+    floor = limits.get("tcp_pingpong_median_us")
+    add("ping round trip floor: raw TCP ping-pong between two processes (report only)",
+        floor.median if floor else None, f"{floor.median:.1f} µs" if floor else "", None)
     cli_ping = _median(summaries, "weft-cli", "ping_median_us")
     add("ping round trip median, weft tool on the C++ API, no thread hand-off (report only)", cli_ping,
         f"{cli_ping:.1f} µs" if cli_ping else "", None)
@@ -169,6 +172,11 @@ def markdown(data: dict, summaries: dict, failures: dict, limits: dict, targets:
     out += ["## Physical limits of this machine, same run", "", "| limit | median (min–max) |", "| --- | --- |"]
     if "iperf3_Gbps" in limits:
         out.append(f"| raw TCP loopback, iperf3, 1 stream (Gbit/s) | {cell(limits['iperf3_Gbps'], 0, '.1f')} |")
+    if "tcp_pingpong_median_us" in limits:
+        out.append("| raw TCP ping-pong, 32 bytes, two processes, median round trip (µs) | "
+                   f"{cell(limits['tcp_pingpong_median_us'], 0, '.1f')} |")
+        out.append("| raw TCP ping-pong, 32 bytes, two processes, p99 round trip (µs) | "
+                   f"{cell(limits['tcp_pingpong_p99_us'], 0, '.1f')} |")
     for backend, rates in limits.get("aead", {}).items():
         name = rates.get("name", backend)
         out.append(f"| ChaCha20-Poly1305 seal, 1 core, 64 KiB frames, {name} (GB/s) | "

@@ -21,7 +21,7 @@ fi
 build="${WEFT_BENCH_BUILD:-$root/build/bench}"
 options=(-DCMAKE_BUILD_TYPE=Release -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_BENCH=ON)
 [[ -n "${WEFT_CRYPTO:-}" ]] && options+=(-DWEFT_CRYPTO="$WEFT_CRYPTO")
-targets=(weft-bench-peer weft-aead-bench)
+targets=(weft-bench-peer weft-aead-bench weft-tcp-pingpong)
 [[ "${WEFT_BENCH_WITH_TOOL:-1}" == 1 ]] && targets+=(weft)
 
 if [[ ! -f "$build/build.ninja" ]]; then
