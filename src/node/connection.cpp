@@ -77,6 +77,18 @@ void Connection::on_deadline_timer() {
   arm_deadline_timer();  // for the next deadline, if any
 }
 
+Status Connection::may_open_stream() const {
+  if (node_.connections_.halted()) return Error{errc::stopped, "the node is stopping: no new streams"};
+  if (state_ != State::open) return Error{errc::closed, "the connection is not open"};
+  return Status{};
+}
+
+mss::Config Connection::stream_mss_config() const {
+  mss::Config config;
+  config.max_message_size = node_.config().limits.multistream_max_message_size;
+  return config;
+}
+
 void Connection::set_state(State s) {
   state_ = s;
   state_changed_.notify_all();
@@ -109,14 +121,12 @@ Task<Result<std::shared_ptr<Connection>>> Connection::opened() {
 
 Task<Result<std::chrono::nanoseconds>> Connection::ping(std::chrono::milliseconds timeout) {
   auto self = shared_from_this();
-  if (node_.connections_.halted()) co_return Error{errc::stopped, "the node is stopping: no new streams"};
-  if (state_ != State::open) co_return Error{errc::closed, "the connection is not open"};
+  WEFT_CO_CHECK(may_open_stream());
   WEFT_CO_TRY(auto stream, co_await session_->open_stream());
   // One deadline for negotiation and round trip; on timeout the stream is
   // reset, which fails the pending read.
   StreamDeadline deadline(*this, stream, timeout);
-  auto pinging = ping::ping_once_negotiating(
-      *stream, mss::Config{node_.config().limits.multistream_max_message_size});
+  auto pinging = ping::ping_once_negotiating(*stream, stream_mss_config());
   auto rtt = co_await std::move(pinging);
   if (deadline.expired())
     co_return Error{errc::timed_out, "ping: no reply within " + std::to_string(timeout.count()) + " ms"};
@@ -344,8 +354,7 @@ Task<void> Connection::accept_streams() {
 // after hours of soak, in the destruction of that block).
 
 Task<Result<std::string>> Connection::answer_protocol(std::shared_ptr<YamuxStream> stream) {
-  mss::Config config;
-  config.max_message_size = node_.config().limits.multistream_max_message_size;
+  const mss::Config config = stream_mss_config();
   std::function<bool(std::string_view)> supported = [this](std::string_view p) {
     return node_.handler_for(p).has_value();
   };
@@ -357,8 +366,7 @@ Task<Result<std::string>> Connection::answer_protocol(std::shared_ptr<YamuxStrea
 
 Task<Result<std::string>> Connection::select_protocol(std::shared_ptr<YamuxStream> stream,
                                                       std::vector<std::string> protocols) {
-  mss::Config config;
-  config.max_message_size = node_.config().limits.multistream_max_message_size;
+  const mss::Config config = stream_mss_config();
   StreamDeadline deadline(*this, stream, node_.config().limits.negotiation_timeout);
   auto negotiation = mss::select(*stream, std::move(protocols), config);
   auto proto = co_await std::move(negotiation);
@@ -402,8 +410,7 @@ Task<void> Connection::serve_stream(std::shared_ptr<YamuxStream> stream) {
 
 Task<Result<Stream>> Connection::open_stream(std::vector<std::string> protocols) {
   auto self = shared_from_this();
-  if (node_.connections_.halted()) co_return Error{errc::stopped, "the node is stopping: no new streams"};
-  if (state_ != State::open) co_return Error{errc::closed, "the connection is not open"};
+  WEFT_CO_CHECK(may_open_stream());
   WEFT_CO_TRY(auto stream, co_await session_->open_stream());
   WEFT_LOG(trace, "outbound stream opened, proposing " + protocols.front());
   auto selecting = select_protocol(stream, std::move(protocols));
@@ -443,8 +450,8 @@ Task<void> Connection::push_identify() {
   auto opened = co_await open_stream(std::move(protos));
   if (!opened) co_return;
   StreamDeadline deadline(*this, opened->channel, node_.config().limits.identify_timeout);
-  const identify::Info info = node_.local_identify_info(*this);
-  auto sending = identify::send(*opened->channel, node_.local_identify_info(*this));
+  identify::Info info = node_.local_identify_info(*this);
+  auto sending = identify::send(*opened->channel, std::move(info));
   if (!co_await std::move(sending)) opened->channel->reset();
 }
 

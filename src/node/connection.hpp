@@ -13,6 +13,7 @@
 #include "core/asio.hpp"
 #include "core/live.hpp"
 #include "core/wait_queue.hpp"
+#include "mss/multistream.hpp"
 #include "multiformats/multiaddr.hpp"
 #include "multiformats/peer_id.hpp"
 #include "protocols/identify.hpp"
@@ -97,6 +98,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void arm_handshake_timer(std::chrono::milliseconds after, const char* phase);
   void set_state(State s);
   void fail(Error why);
+  // Whether a new outbound stream may be opened now (node not stopping, connection open).
+  Status may_open_stream() const;
+  // Multistream limits for negotiating a stream's protocol.
+  mss::Config stream_mss_config() const;
 
   // Deadlines of work on this connection's streams (negotiations, identify,
   // pings): a stream still registered when its deadline passes is reset.
