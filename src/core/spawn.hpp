@@ -32,8 +32,8 @@ void spawn_detached(const Executor& ex, Awaitable&& task, const char* what) {
 // on that strand. Asio 1.22's co_spawn forwards a cancellation synchronously,
 // on the thread that emits it: a task waiting on another strand would be
 // unlinked from its wait queue off its strand, racing with the strand's own
-// work. Install forward() in the caller's slot and bind slot() to the spawn.
-class StrandCancelRelay : public std::enable_shared_from_this<StrandCancelRelay> {
+// work. Install a Forward in the caller's slot and bind slot() to the spawn.
+class StrandCancelRelay {
  public:
   explicit StrandCancelRelay(Strand strand) : strand_(std::move(strand)) {}
 
@@ -45,7 +45,6 @@ class StrandCancelRelay : public std::enable_shared_from_this<StrandCancelRelay>
       asio::post(relay->strand_, [relay = relay, type] { relay->signal_.emit(type); });
     }
   };
-  Forward forward() { return Forward{shared_from_this()}; }
 
  private:
   Strand strand_;

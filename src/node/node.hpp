@@ -93,7 +93,7 @@ class Node {
       co_return Error{errc::canceled, "cancelled before it started"};
     auto relay = std::make_shared<StrandCancelRelay>(conn->strand());
     auto caller_slot = caller.slot();
-    if (caller_slot.is_connected()) caller_slot.template emplace<StrandCancelRelay::Forward>(relay->forward());
+    if (caller_slot.is_connected()) caller_slot.template emplace<StrandCancelRelay::Forward>(relay);
     auto spawned = asio::co_spawn(conn->strand(), without_cancel_exceptions(std::move(task)),
                                   asio::bind_cancellation_slot(relay->slot(), use_tuple));
     auto [failure, result] = co_await std::move(spawned);

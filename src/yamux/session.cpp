@@ -189,6 +189,13 @@ Task<void> YamuxSession::wait_closed() {
 // ---------------------------------------------------------------------------
 // Send side
 
+void YamuxSession::stage_header(FrameType type, std::uint16_t flags, std::uint32_t stream_id,
+                                std::uint32_t value) {
+  std::uint8_t header[yamux::kHeaderSize];
+  yamux::encode_header(yamux::make_header(type, flags, stream_id, value), header);
+  conn_->stage(header);
+}
+
 void YamuxSession::queue_control(FrameType type, std::uint16_t flags, std::uint32_t stream_id,
                                  std::uint32_t value) {
   if (hard_ || !conn_) return;
@@ -199,21 +206,15 @@ void YamuxSession::queue_control(FrameType type, std::uint16_t flags, std::uint3
                                           " bytes queued for a remote that does not read"});
     return;
   }
-  std::uint8_t header[yamux::kHeaderSize];
-  yamux::encode_header(yamux::make_header(type, flags, stream_id, value), header);
-  conn_->stage(header);
+  stage_header(type, flags, stream_id, value);
   writer_q_.notify_all();
 }
 
 void YamuxSession::queue_data(std::uint16_t flags, std::uint32_t stream_id, BytesView payload) {
   if (hard_ || !conn_) return;
-  std::uint8_t header[yamux::kHeaderSize];
-  yamux::encode_header(yamux::make_header(FrameType::data, flags, stream_id,
-                                          static_cast<std::uint32_t>(payload.size())),
-                       header);
   // Staged as two pieces: the connection joins them into its frames without
   // copying the payload first (Noise seals it straight from here).
-  conn_->stage(header);
+  stage_header(FrameType::data, flags, stream_id, static_cast<std::uint32_t>(payload.size()));
   conn_->stage(payload);
   stats_.bytes_sent += payload.size();
   writer_q_.notify_all();
@@ -290,11 +291,7 @@ void YamuxSession::begin_drain(Error why, std::optional<GoAwayCode> go_away, boo
   fail_everything();
   if (go_away && !hard_ && conn_) {
     // Staged without the backlog check: it is the last frame we send.
-    std::uint8_t header[yamux::kHeaderSize];
-    yamux::encode_header(yamux::make_header(FrameType::go_away, 0, 0,
-                                            static_cast<std::uint32_t>(*go_away)),
-                         header);
-    conn_->stage(header);
+    stage_header(FrameType::go_away, 0, 0, static_cast<std::uint32_t>(*go_away));
   }
   writer_q_.notify_all();
   timer_.cancel();

@@ -120,6 +120,9 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   void queue_control(yamux::FrameType type, std::uint16_t flags, std::uint32_t stream_id,
                      std::uint32_t value);
   void queue_data(std::uint16_t flags, std::uint32_t stream_id, BytesView payload);
+  // Encodes a frame header and stages it on the connection (conn_ must be set).
+  void stage_header(yamux::FrameType type, std::uint16_t flags, std::uint32_t stream_id,
+                    std::uint32_t value);
   bool send_buffer_full() const { return conn_ && conn_->staged_size() >= cfg_.max_send_buffer; }
   // Whether a stream that just staged frames should let the writer
   // coroutine run before it goes on. Staging is synchronous, so without this
