@@ -199,13 +199,17 @@ int NodeState::close() {
   while (live_handles.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   events_.close();
   backlogs.clear();
-  // Destroys the io_context: coroutine frames still waiting in it go, and
-  // with them the last references to connections, streams and ops.
+  // Coroutine frames still waiting in the io_context go first (they refer
+  // to the ops' cancellation signals), then the ops, whose strands need the
+  // io_context's services, then the node.
+  node_->discard_pending_work();
+  {
+    std::lock_guard lock(pending_mu_);
+    retired_.clear();
+    live_sub(Live::operations, static_cast<std::int64_t>(pending_.size()));
+    pending_.clear();
+  }
   node_.reset();
-  std::lock_guard lock(pending_mu_);
-  retired_.clear();
-  live_sub(Live::operations, static_cast<std::int64_t>(pending_.size()));
-  pending_.clear();
   return WEFT_OK;
 }
 

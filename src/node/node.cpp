@@ -58,15 +58,20 @@ Result<std::unique_ptr<Node>> Node::create(NodeConfig config) {
 Node::Node(NodeConfig config, Identity identity)
     : config_(std::move(config)),
       identity_(std::move(identity)),
-      io_(std::make_unique<asio::io_context>(static_cast<int>(config_.io_threads))),
+      io_(std::make_unique<IoContext>(static_cast<int>(config_.io_threads))),
       connections_(config_.limits) {
   install_builtin_handlers();
 }
 
 Node::~Node() {
+  discard_pending_work();
+  io_.reset();
+}
+
+void Node::discard_pending_work() {
   stop(std::chrono::milliseconds(0));
-  acceptors_.clear();  // I/O objects go before their io_context
-  io_.reset();  // destroys any coroutine frame still pending, while the members exist
+  acceptors_.clear();  // I/O objects go before their io_context's services
+  io_->shutdown();  // destroys any coroutine frame still pending, while the members exist
 }
 
 void Node::install_builtin_handlers() {

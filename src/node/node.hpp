@@ -51,6 +51,12 @@ class Node {
   // whatever is left, then stops the I/O threads. Idempotent; returns within
   // the deadline plus a bounded margin whatever peers do.
   void stop(std::chrono::milliseconds deadline);
+  // After stop(): destroys the coroutine frames and handlers still queued in
+  // the io_context, while its services live. Objects that outlive the node
+  // but hold its strands (the C ABI's operations) must be released after
+  // this and before the node is destroyed: a strand's destructor uses its
+  // service. Idempotent; ~Node does the same.
+  void discard_pending_work();
 
   const PeerId& peer_id() const { return identity_.peer_id(); }
   const Identity& identity() const { return identity_; }
@@ -134,9 +140,16 @@ class Node {
   LiveToken<Live::nodes> live_;
   NodeConfig config_;
   Identity identity_;
+  // Makes io_context's shutdown (destroy every queued handler, keep the
+  // services) callable before its destruction.
+  class IoContext : public asio::io_context {
+   public:
+    using asio::io_context::io_context;
+    using asio::io_context::shutdown;
+  };
   // A pointer so that it is destroyed first, explicitly, in ~Node: pending
   // coroutine frames it destroys may still refer to the members below.
-  std::unique_ptr<asio::io_context> io_;
+  std::unique_ptr<IoContext> io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   ConnectionManager connections_;

@@ -163,6 +163,27 @@ TEST(CapiLifecycle, EventFdReadableExactlyWhileEventsQueued) {
   EXPECT_EQ(weft_node_close(a), WEFT_OK);
 }
 
+// Operations still running when stop's deadline passes are completed by
+// stop and released by close. Their coroutines and the operations
+// themselves hold strands of the node's io_context; close must release them
+// while the io_context's services still exist (AddressSanitizer sees it).
+TEST(CapiLifecycle, CloseReleasesOperationsStopLeftRunning) {
+  SilentListener silent;
+  for (int round = 0; round < 20; ++round) {
+    weft_node n = make_node();
+    ASSERT_EQ(weft_dial(n, silent.multiaddr().c_str(), 1), WEFT_OK);
+    ASSERT_EQ(weft_dial(n, silent.multiaddr().c_str(), 2), WEFT_OK);
+    if (round % 2 == 1) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(round));
+    }
+    ASSERT_EQ(weft_cancel(n, 1), WEFT_OK);
+    ASSERT_EQ(weft_node_stop(n, 0), WEFT_OK);
+    EXPECT_EQ(stat(n, WEFT_STAT_PENDING_OPS), 0u);
+    EXPECT_EQ(stat(n, WEFT_STAT_QUEUED_EVENTS), 2u);
+    ASSERT_EQ(weft_node_close(n), WEFT_OK);
+  }
+}
+
 TEST(CapiLifecycle, PollWaitingForeverReturnsWhenClosed) {
   weft_node n = make_node();
   std::atomic<int> status{-1};
