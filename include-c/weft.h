@@ -356,7 +356,10 @@ WEFT_API int weft_conn_close(weft_conn conn);
 WEFT_API int weft_conn_peer_id(weft_conn conn, char* buf, size_t buflen, size_t* needed);
 WEFT_API int weft_conn_remote_addr(weft_conn conn, char* buf, size_t buflen, size_t* needed);
 
-/* Measures one round trip with /ipfs/ping/1.0.0. Event PING: count = ns. */
+/* Measures one round trip with /ipfs/ping/1.0.0. Event PING: count = ns.
+ * The stream of the last successful ping stays open for the next one, so
+ * repeated pings cost one 32-byte exchange each; a ping that finds it busy
+ * (pings at once) or ended by the remote uses a new stream. */
 WEFT_API int weft_ping(weft_conn conn, uint64_t token);
 
 /* The remote's identify information (waits for the exchange that runs on

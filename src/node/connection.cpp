@@ -122,20 +122,61 @@ Task<Result<std::shared_ptr<Connection>>> Connection::opened() {
 Task<Result<std::chrono::nanoseconds>> Connection::ping(std::chrono::milliseconds timeout) {
   auto self = shared_from_this();
   WEFT_CO_CHECK(may_open_stream());
-  WEFT_CO_TRY(auto stream, co_await session_->open_stream());
+  const auto start = std::chrono::steady_clock::now();
+  if (auto kept = std::exchange(idle_ping_stream_, nullptr)) {
+    auto pinging = ping_on(kept, false, timeout);
+    auto rtt = co_await std::move(pinging);
+    if (rtt) {
+      auto keeping = keep_ping_stream(std::move(kept));
+      co_await std::move(keeping);
+      co_return *rtt;
+    }
+    // A remote may close or reset a ping stream it finds idle; any other
+    // failure (no reply in time, cancelled, connection gone) is the answer.
+    const errc code = rtt.error().code;
+    if (code != errc::eof && code != errc::reset && code != errc::closed) co_return std::move(rtt).error();
+    WEFT_CO_CHECK(may_open_stream());
+  }
+  const auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - start);
+  if (left.count() <= 0)
+    co_return Error{errc::timed_out, "ping: no reply within " + std::to_string(timeout.count()) + " ms"};
+  auto opening = session_->open_stream();
+  WEFT_CO_TRY(auto stream, co_await std::move(opening));
+  auto pinging = ping_on(stream, true, left);
+  auto rtt = co_await std::move(pinging);
+  if (!rtt) co_return std::move(rtt).error();
+  auto keeping = keep_ping_stream(std::move(stream));
+  co_await std::move(keeping);
+  co_return *rtt;
+}
+
+Task<Result<std::chrono::nanoseconds>> Connection::ping_on(std::shared_ptr<YamuxStream> stream,
+                                                           bool negotiate,
+                                                           std::chrono::milliseconds timeout) {
   // One deadline for negotiation and round trip; on timeout the stream is
   // reset, which fails the pending read.
   StreamDeadline deadline(*this, stream, timeout);
-  auto pinging = ping::ping_once_negotiating(*stream, stream_mss_config());
+  auto pinging = negotiate ? ping::ping_once_negotiating(*stream, stream_mss_config())
+                           : ping::ping_once(*stream);
   auto rtt = co_await std::move(pinging);
   if (deadline.expired())
     co_return Error{errc::timed_out, "ping: no reply within " + std::to_string(timeout.count()) + " ms"};
   if (!rtt) {
-    stream->reset();
+    stream->reset();  // its state is unknown: never used again
     co_return std::move(rtt).error();
   }
-  (void)co_await stream->close_write();
   co_return *rtt;
+}
+
+Task<void> Connection::keep_ping_stream(std::shared_ptr<YamuxStream> stream) {
+  if (!idle_ping_stream_ && state_ == State::open) {
+    idle_ping_stream_ = std::move(stream);
+    co_return;
+  }
+  // Another ping's stream is kept already (or the connection is closing).
+  auto closing = stream->close_write();
+  (void)co_await std::move(closing);
 }
 
 Task<Result<identify::Info>> Connection::wait_identified() {
@@ -330,6 +371,7 @@ Task<void> Connection::run(std::unique_ptr<TcpChannel> raw, Multiaddr dial_addr)
     WEFT_LOG(debug, "connection " + std::to_string(id_) + " failed: " + failure_.message());
   }
   deadline_timer_.cancel();  // nothing left to bound
+  idle_ping_stream_.reset();
   set_state(State::closed);
   identified_.notify_all();
   node_.connections_.remove(self);

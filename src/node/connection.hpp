@@ -60,7 +60,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Task<Status> wait_open();
   // The same, returning the connection itself (what Node::dial reports).
   Task<Result<std::shared_ptr<Connection>>> opened();
-  // One ping round trip on a new stream, bounded by `timeout`.
+  // One ping round trip, bounded by `timeout`. The stream of the last
+  // successful ping is kept open for the next one (the protocol echoes any
+  // number of payloads on one stream), so a ping after the first costs one
+  // 32-byte exchange; a ping that finds it busy, closed or reset by the
+  // remote uses a new stream.
   Task<Result<std::chrono::nanoseconds>> ping(std::chrono::milliseconds timeout);
   // Waits until the remote's identify message arrived (or identify failed).
   Task<Result<identify::Info>> wait_identified();
@@ -89,6 +93,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Task<Result<std::string>> answer_protocol(std::shared_ptr<YamuxStream> stream);
   Task<Result<std::string>> select_protocol(std::shared_ptr<YamuxStream> stream,
                                             std::vector<std::string> protocols);
+  // One ping on `stream`, negotiating the protocol first if it is new; the
+  // stream is reset on failure.
+  Task<Result<std::chrono::nanoseconds>> ping_on(std::shared_ptr<YamuxStream> stream, bool negotiate,
+                                                 std::chrono::milliseconds timeout);
+  // Keeps `stream` as the idle ping stream, or closes it if one is kept.
+  Task<void> keep_ping_stream(std::shared_ptr<YamuxStream> stream);
   Task<void> identify_remote();
   // Opens /ipfs/id/1.0.0 and reads the remote's answer, bounded by the identify timeout.
   Task<Result<identify::Info>> receive_identify();
@@ -130,6 +140,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<Socket> connecting_socket_;
   TcpChannel* raw_ = nullptr;  // while handshaking: the socket to abort
   std::shared_ptr<YamuxSession> session_;
+  // The last successful ping's stream, open for the next ping; null while a
+  // ping uses it.
+  std::shared_ptr<YamuxStream> idle_ping_stream_;
   Timer handshake_timer_;
   DeadlineMap deadlines_;
   Timer deadline_timer_;

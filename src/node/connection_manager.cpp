@@ -15,7 +15,7 @@ Status ConnectionManager::admit(const std::shared_ptr<Connection>& conn) {
   if (!inbound && counts_.outbound >= limits_.max_outbound_connections)
     return Error{errc::limit_exceeded, "too many outbound connections (limit " +
                                            std::to_string(limits_.max_outbound_connections) + ")"};
-  entries_.emplace(conn->id(), Entry{conn});
+  entries_.emplace(conn->id(), Entry{conn, false, PeerId{}});
   ++counts_.total;
   ++counts_.handshaking;
   ++(inbound ? counts_.inbound : counts_.outbound);

@@ -2,11 +2,14 @@
 // TCP clients that misbehave at the connection's edges.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <future>
 
 #include "node/node.hpp"
 #include "protocols/echo.hpp"
 #include "protocols/perf.hpp"
+#include "protocols/ping.hpp"
 #include "crypto/crypto.hpp"
 
 using namespace weft;
@@ -342,4 +345,84 @@ TEST(Node, CancelledStreamReadLosesNoData) {
   auto reply = await(*b, b->run_on(*conn, echo::round_trip(*s->channel, hello, 100)));
   ASSERT_TRUE(reply.ok()) << reply.error().message();
   EXPECT_EQ(*reply, hello);
+}
+
+namespace {
+
+// A remote ping handler that counts the streams it serves and, depending on
+// `after_one`, keeps echoing, closes after one echo, or resets the stream
+// when a second ping arrives.
+enum class AfterOnePing { keep_serving, close, reset };
+
+Task<void> serve_counted_ping(Stream s, std::shared_ptr<std::atomic<int>> streams, AfterOnePing after_one) {
+  ++*streams;
+  if (after_one == AfterOnePing::keep_serving) {
+    auto serving = ping::serve(*s.channel);
+    (void)co_await std::move(serving);
+    co_return;
+  }
+  std::array<std::uint8_t, ping::kPayloadSize> buf;
+  auto reading = s.channel->read_exact(buf);
+  if (!co_await std::move(reading)) co_return;
+  auto writing = s.channel->write_all(buf);
+  if (!co_await std::move(writing)) co_return;
+  if (after_one == AfterOnePing::reset) {
+    // Refuses the stream's next ping (a reset right after the echo could
+    // overtake it: a reset stream's unread data is discarded).
+    auto next = s.channel->read_exact(buf);
+    (void)co_await std::move(next);
+    s.channel->reset();
+    co_return;
+  }
+  auto closing = s.channel->close_write();
+  (void)co_await std::move(closing);
+}
+
+std::shared_ptr<std::atomic<int>> count_ping_streams(Node& n, AfterOnePing after_one) {
+  auto streams = std::make_shared<std::atomic<int>>(0);
+  auto st = n.set_stream_handler("/ipfs/ping/1.0.0", [streams, after_one](Stream s) {
+    return serve_counted_ping(std::move(s), streams, after_one);
+  });
+  EXPECT_TRUE(st.ok());
+  return streams;
+}
+
+}  // namespace
+
+TEST(Node, PingsReuseOneStream) {
+  auto a = make_node();
+  auto b = make_node();
+  auto streams = count_ping_streams(*a, AfterOnePing::keep_serving);
+  auto conn = await(*b, b->dial(full_addr(*a)));
+  ASSERT_TRUE(conn.ok()) << conn.error().message();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(await(*b, b->ping(*conn)).ok()) << i;
+  EXPECT_EQ(streams->load(), 1);
+
+  // Pings at once: each busy stream makes another; one is kept afterwards.
+  std::vector<std::future<bool>> pings;
+  for (int i = 0; i < 4; ++i)
+    pings.push_back(std::async(std::launch::async, [&] { return await(*b, b->ping(*conn)).ok(); }));
+  for (auto& p : pings) EXPECT_TRUE(p.get());
+  const int after_concurrent = streams->load();
+  EXPECT_GE(after_concurrent, 1);
+  EXPECT_LE(after_concurrent, 5);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(await(*b, b->ping(*conn)).ok()) << i;
+  EXPECT_EQ(streams->load(), after_concurrent);
+}
+
+// Remotes may end a ping stream after any echo (js-libp2p serves one ping
+// per stream): the next ping then succeeds on a new stream.
+TEST(Node, PingsSurviveARemoteThatEndsEachStream) {
+  for (auto mode : {AfterOnePing::close, AfterOnePing::reset}) {
+    auto a = make_node();
+    auto b = make_node();
+    auto streams = count_ping_streams(*a, mode);
+    auto conn = await(*b, b->dial(full_addr(*a)));
+    ASSERT_TRUE(conn.ok()) << conn.error().message();
+    for (int i = 0; i < 10; ++i) {
+      auto rtt = await(*b, b->ping(*conn));
+      ASSERT_TRUE(rtt.ok()) << i << ": " << rtt.error().message();
+    }
+    EXPECT_EQ(streams->load(), 10);
+  }
 }
