@@ -196,7 +196,14 @@ typedef enum weft_limit {
   WEFT_LIMIT_STREAM_RECEIVE_WINDOW_MAX = 13,   /* default 16777216 (yamux auto-tuning cap) */
   WEFT_LIMIT_INBOUND_STREAM_BACKLOG = 14,      /* default 256: per registered protocol */
   WEFT_LIMIT_MAX_READ_SIZE = 15,               /* default 1048576: largest weft_stream_read */
-  WEFT_LIMIT_MAX_PENDING_EVENTS = 16           /* default 65536: see weft_node_poll */
+  WEFT_LIMIT_MAX_PENDING_EVENTS = 16,          /* default 65536: see weft_node_poll */
+  /* default 50 (0 to 10000, 0 = never): microseconds an I/O thread that ran
+   * out of work keeps looking for more before it sleeps in the kernel, giving
+   * its CPU to any other runnable thread meanwhile. Waking a sleeping thread
+   * costs tens of microseconds on many (virtual) machines, more than a
+   * small message's whole round trip; the price is up to this much CPU after
+   * each burst of activity, by one thread of the node at a time. */
+  WEFT_LIMIT_IO_SPIN_US = 17
 } weft_limit;
 
 /* Sets a limit; WEFT_EINVAL for an unknown limit or an out-of-range value. */

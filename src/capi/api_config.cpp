@@ -50,6 +50,7 @@ LimitRange limit_range(int limit) {
     case WEFT_LIMIT_STREAM_RECEIVE_WINDOW_MAX: return {256 * 1024, 0xffffffffu};
     case WEFT_LIMIT_MAX_READ_SIZE: return {1, 64u << 20};
     case WEFT_LIMIT_MAX_PENDING_EVENTS: return {1, 1u << 30};
+    case WEFT_LIMIT_IO_SPIN_US: return {0, 10000};
     default: return {0, 0};
   }
 }
@@ -87,6 +88,10 @@ void access_limit(ConfigState& cfg, int limit, std::uint64_t& value, bool set) {
     case WEFT_LIMIT_INBOUND_STREAM_BACKLOG: plain(cfg.inbound_stream_backlog); break;
     case WEFT_LIMIT_MAX_READ_SIZE: plain(cfg.max_read_size); break;
     case WEFT_LIMIT_MAX_PENDING_EVENTS: plain(cfg.max_pending_events); break;
+    case WEFT_LIMIT_IO_SPIN_US:
+      if (set) cfg.node.io_spin = std::chrono::microseconds(value);
+      else value = static_cast<std::uint64_t>(cfg.node.io_spin.count());
+      break;
   }
 }
 

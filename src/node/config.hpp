@@ -37,6 +37,12 @@ struct NodeConfig {
   std::vector<std::string> listen_addrs;    // multiaddrs; "/ip4/127.0.0.1/tcp/0" etc.
   std::string agent_version;                // default "weft/<version>"
   std::size_t io_threads = 1;
+  // How long an I/O thread that ran out of work keeps polling for more
+  // (yielding its CPU to other runnable threads) before it sleeps in the
+  // kernel; zero sleeps at once. A wake-up from the kernel costs tens of
+  // microseconds on many virtual machines, more than a small message's round
+  // trip. One thread of a node spins at a time.
+  std::chrono::microseconds io_spin{50};
   Limits limits;
   YamuxConfig yamux;
   perf::Config perf;

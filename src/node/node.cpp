@@ -44,6 +44,8 @@ Task<void> receive_identify_push(Stream s) {
 Result<std::unique_ptr<Node>> Node::create(NodeConfig config) {
   if (config.io_threads == 0 || config.io_threads > 64)
     return Error{errc::invalid_argument, "io_threads must be between 1 and 64"};
+  if (config.io_spin.count() < 0 || config.io_spin > std::chrono::milliseconds(10))
+    return Error{errc::invalid_argument, "io_spin must be between 0 and 10 ms"};
   for (const auto& a : config.listen_addrs) {
     auto ma = Multiaddr::parse(a);
     if (!ma) return Error{ma.error().code, "listen address '" + a + "': " + ma.error().detail};
@@ -221,7 +223,7 @@ Status Node::start() {
     live_add(Live::threads);
     try {
       threads_.emplace_back([this] {
-        io_->run();
+        run_io_thread();
         live_sub(Live::threads);
       });
     } catch (...) {
@@ -230,6 +232,37 @@ Status Node::start() {
     }
   }
   return {};
+}
+
+void Node::run_io_thread() {
+  const auto spin = config_.io_spin;
+  if (spin.count() <= 0) {
+    io_->run();
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+  auto last_work = Clock::now();
+  bool spinning = false;  // this thread holds io_spinner_
+  while (!io_->stopped()) {
+    if (io_->poll() > 0) {
+      last_work = Clock::now();
+      continue;
+    }
+    if (Clock::now() - last_work < spin) {
+      if (!spinning) spinning = !io_spinner_.exchange(true);
+      if (spinning) {
+        std::this_thread::yield();
+        continue;
+      }
+    }
+    if (spinning) {
+      io_spinner_.store(false);
+      spinning = false;
+    }
+    if (io_->run_one() == 0) break;  // stopped
+    last_work = Clock::now();
+  }
+  if (spinning) io_spinner_.store(false);
 }
 
 Task<void> Node::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor) {

@@ -142,6 +142,10 @@ static weft_node new_node(const char* listen_addr) {
   check(weft_config_set_limit(config, WEFT_LIMIT_MAX_CONNECTIONS_PER_PEER, MANY), "limit");
   check(weft_config_set_limit(config, WEFT_LIMIT_MAX_PENDING_HANDSHAKES, PENDING_HANDSHAKES),
         "limit");
+  /* WEFT_BENCH_IO_SPIN_US=N overrides weft's default I/O-thread spin, to measure its effect. */
+  const char* spin = getenv("WEFT_BENCH_IO_SPIN_US");
+  if (spin && *spin) check(weft_config_set_limit(config, WEFT_LIMIT_IO_SPIN_US, strtoull(spin, NULL, 10)),
+                           "WEFT_BENCH_IO_SPIN_US");
   weft_node node;
   check(weft_node_new(config, &node), "weft_node_new");
   weft_config_free(config);

@@ -66,6 +66,7 @@ class Limit(IntEnum):
     INBOUND_STREAM_BACKLOG = 14
     MAX_READ_SIZE = 15
     MAX_PENDING_EVENTS = 16
+    IO_SPIN_US = 17
 
 
 class Live(IntEnum):

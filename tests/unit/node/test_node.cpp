@@ -5,6 +5,9 @@
 #include <array>
 #include <atomic>
 #include <future>
+#include <thread>
+
+#include <sys/resource.h>
 
 #include "node/node.hpp"
 #include "protocols/echo.hpp"
@@ -211,6 +214,9 @@ TEST(Node, CreateRejectsBadConfig) {
   EXPECT_EQ(Node::create(cfg).code(), errc::invalid_argument);
   cfg.listen_addrs = {};
   cfg.io_threads = 0;
+  EXPECT_EQ(Node::create(cfg).code(), errc::invalid_argument);
+  cfg.io_threads = 1;
+  cfg.io_spin = std::chrono::microseconds(10001);
   EXPECT_EQ(Node::create(cfg).code(), errc::invalid_argument);
 }
 
@@ -424,5 +430,37 @@ TEST(Node, PingsSurviveARemoteThatEndsEachStream) {
       ASSERT_TRUE(rtt.ok()) << i << ": " << rtt.error().message();
     }
     EXPECT_EQ(streams->load(), 10);
+  }
+}
+
+namespace {
+
+std::chrono::microseconds process_cpu_time() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return std::chrono::seconds(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         std::chrono::microseconds(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+}  // namespace
+
+// I/O threads spin only briefly after work: with no spin and with the
+// longest one, pings work, and an idle node's threads go to sleep (the
+// process uses little CPU while nothing happens).
+TEST(Node, IoSpinIsBoundedAndOptional) {
+  for (auto spin : {std::chrono::microseconds(0), std::chrono::microseconds(10000)}) {
+    NodeConfig cfg;
+    cfg.io_threads = 2;
+    cfg.io_spin = spin;
+    auto a = make_node(cfg);
+    auto b = make_node(cfg);
+    auto conn = await(*b, b->dial(full_addr(*a)));
+    ASSERT_TRUE(conn.ok()) << conn.error().message();
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(await(*b, b->ping(*conn)).ok()) << i;
+    std::this_thread::sleep_for(50ms);  // longer than any spin
+    const auto cpu0 = process_cpu_time();
+    std::this_thread::sleep_for(500ms);
+    const auto used = process_cpu_time() - cpu0;
+    EXPECT_LT(used, 150ms) << "spin " << spin.count() << " us: " << used.count() << " us of CPU in 500 ms idle";
   }
 }
