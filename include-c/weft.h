@@ -289,7 +289,7 @@ typedef struct weft_event weft_event; /* opaque; owned by the caller once polled
 
 typedef enum weft_event_type {
   WEFT_EVENT_DIAL = 1,          /* weft_dial: conn */
-  WEFT_EVENT_OPEN_STREAM = 2,   /* weft_open_stream: stream, protocol */
+  WEFT_EVENT_OPEN_STREAM = 2,   /* weft_open_stream(_lazy): stream, protocol */
   WEFT_EVENT_ACCEPT_STREAM = 3, /* weft_accept_stream: stream, conn, protocol */
   WEFT_EVENT_READ = 4,          /* weft_stream_read: data */
   WEFT_EVENT_WRITE = 5,         /* weft_stream_write: count = bytes written */
@@ -379,6 +379,17 @@ WEFT_API int weft_identify(weft_conn conn, uint64_t token);
  * Event OPEN_STREAM: stream, protocol; WEFT_ENOPROTO if none. */
 WEFT_API int weft_open_stream(weft_conn conn, const char* const* protocols, size_t count,
                               uint64_t token);
+
+/* Opens a stream proposing `protocol` (copied) without waiting for the
+ * remote's answer, saving a round trip: event OPEN_STREAM completes as soon
+ * as the proposal is queued, and writes may follow at once. The answer is
+ * read before the stream's first data. If the remote refuses the protocol,
+ * reads fail with WEFT_ENOPROTO (WEFT_ERESET if it reset the stream before
+ * its refusal was read; WEFT_ETIMEDOUT with no answer within
+ * WEFT_LIMIT_NEGOTIATION_TIMEOUT_MS), the stream is reset, and bytes already
+ * written are lost. Use weft_open_stream where a refusal must be known
+ * before writing. */
+WEFT_API int weft_open_stream_lazy(weft_conn conn, const char* protocol, uint64_t token);
 
 /* Registers `protocol` for inbound streams. Streams that negotiate it wait
  * in a backlog (WEFT_LIMIT_INBOUND_STREAM_BACKLOG; beyond it they are reset)

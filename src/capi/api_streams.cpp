@@ -10,6 +10,34 @@ namespace {
 constexpr std::size_t kMaxMultiaddrLength = 1024;
 constexpr std::size_t kMaxProposedProtocols = 64;
 
+// Checks the protocols of an open and submits it.
+int submit_open_stream(const char* call, weft_conn conn, const char* const* protocols, size_t count,
+                       bool lazy, uint64_t token) {
+  return guarded(call, [&]() -> int {
+    std::shared_ptr<ConnHandle> h;
+    NodeState::Hold hold;
+    if (int st = enter_conn(conn, NodeState::Access::submit, h, hold)) return st;
+    if (protocols == nullptr) return fail(WEFT_EINVAL, "protocols is NULL");
+    if (count == 0) return fail(WEFT_EINVAL, "no protocol given (count is 0)");
+    if (count > kMaxProposedProtocols)
+      return fail(WEFT_EINVAL, "at most " + std::to_string(kMaxProposedProtocols) + " protocols");
+    auto& ns = *h->node;
+    // multistream-select frames a protocol id with a newline in one message.
+    const std::size_t max_len = ns.node().config().limits.multistream_max_message_size - 2;
+    std::vector<std::string> list;
+    for (size_t i = 0; i < count; ++i) {
+      const std::string what = lazy ? std::string("protocol") : "protocols[" + std::to_string(i) + "]";
+      if (int st = check_string(protocols[i], what.c_str(), max_len)) return st;
+      std::string p(protocols[i]);
+      if (p.find('\n') != std::string::npos) return fail(WEFT_EINVAL, what + " contains a newline");
+      list.push_back(std::move(p));
+    }
+    auto op = ns.new_op(WEFT_EVENT_OPEN_STREAM, token, h->conn->strand());
+    ns.launch(op, open_stream_op(op, h->conn, std::move(list), lazy));
+    return WEFT_OK;
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -93,29 +121,12 @@ WEFT_API int weft_identify(weft_conn conn, uint64_t token) {
 
 WEFT_API int weft_open_stream(weft_conn conn, const char* const* protocols, size_t count,
                               uint64_t token) {
-  return guarded("weft_open_stream", [&]() -> int {
-    std::shared_ptr<ConnHandle> h;
-    NodeState::Hold hold;
-    if (int st = enter_conn(conn, NodeState::Access::submit, h, hold)) return st;
-    if (protocols == nullptr) return fail(WEFT_EINVAL, "protocols is NULL");
-    if (count == 0) return fail(WEFT_EINVAL, "no protocol given (count is 0)");
-    if (count > kMaxProposedProtocols)
-      return fail(WEFT_EINVAL, "at most " + std::to_string(kMaxProposedProtocols) + " protocols");
-    auto& ns = *h->node;
-    // multistream-select frames a protocol id with a newline in one message.
-    const std::size_t max_len = ns.node().config().limits.multistream_max_message_size - 2;
-    std::vector<std::string> list;
-    for (size_t i = 0; i < count; ++i) {
-      const std::string what = "protocols[" + std::to_string(i) + "]";
-      if (int st = check_string(protocols[i], what.c_str(), max_len)) return st;
-      std::string p(protocols[i]);
-      if (p.find('\n') != std::string::npos) return fail(WEFT_EINVAL, what + " contains a newline");
-      list.push_back(std::move(p));
-    }
-    auto op = ns.new_op(WEFT_EVENT_OPEN_STREAM, token, h->conn->strand());
-    ns.launch(op, open_stream_op(op, h->conn, std::move(list)));
-    return WEFT_OK;
-  });
+  return submit_open_stream("weft_open_stream", conn, protocols, count, false, token);
+}
+
+WEFT_API int weft_open_stream_lazy(weft_conn conn, const char* protocol, uint64_t token) {
+  const char* const protocols[1] = {protocol};
+  return submit_open_stream("weft_open_stream_lazy", conn, protocols, 1, true, token);
 }
 
 WEFT_API int weft_stream_read(weft_stream stream, size_t max_bytes, uint64_t token) {
@@ -130,7 +141,7 @@ WEFT_API int weft_stream_read(weft_stream stream, size_t max_bytes, uint64_t tok
                                    " is above WEFT_LIMIT_MAX_READ_SIZE (" +
                                    std::to_string(ns.max_read_size) + ")");
     auto op = ns.new_op(WEFT_EVENT_READ, token, h->stream.connection->strand());
-    ns.launch(op, read_op(op, h->stream.channel, max_bytes));
+    ns.launch(op, read_op(op, h->stream.channel, h->stream.answer, max_bytes));
     return WEFT_OK;
   });
 }

@@ -51,9 +51,10 @@ Task<Outcome> identify_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> co
 }
 
 Task<Outcome> open_stream_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> conn,
-                             std::vector<std::string> protocols) {
+                             std::vector<std::string> protocols, bool lazy) {
   WEFT_OP_PROLOGUE(op, out)
-  auto opening = conn->open_stream(std::move(protocols));
+  auto opening = lazy ? conn->open_stream_lazy(std::move(protocols.front()))
+                      : conn->open_stream(std::move(protocols));
   auto stream = co_await std::move(opening);
   if (!stream) {
     out.error = std::move(stream).error();
@@ -64,8 +65,17 @@ Task<Outcome> open_stream_op(std::shared_ptr<Op> op, std::shared_ptr<Connection>
 }
 
 Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream,
-                      std::size_t max) {
+                      std::shared_ptr<ProtocolAnswer> answer, std::size_t max) {
   WEFT_OP_PROLOGUE(op, out)
+  if (answer) {
+    // Opened lazily: the listener's answer comes before the first data.
+    auto waiting = answer->wait();
+    auto accepted = co_await std::move(waiting);
+    if (!accepted) {
+      out.error = std::move(accepted).error();
+      co_return out;
+    }
+  }
   auto reading = stream->read_bytes(max);
   auto data = co_await std::move(reading);
   if (!data) {

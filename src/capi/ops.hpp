@@ -18,8 +18,10 @@ Task<Outcome> ping_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> conn,
                       std::chrono::milliseconds timeout);
 Task<Outcome> identify_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> conn);
 Task<Outcome> open_stream_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> conn,
-                             std::vector<std::string> protocols);
-Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, std::size_t max);
+                             std::vector<std::string> protocols, bool lazy);
+// `answer`: set for a stream opened lazily, whose first read waits for it.
+Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream,
+                      std::shared_ptr<ProtocolAnswer> answer, std::size_t max);
 Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, Bytes data);
 Task<Outcome> close_write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream);
 

@@ -446,7 +446,7 @@ Task<void> Connection::serve_stream(std::shared_ptr<YamuxStream> stream) {
   }
   // The handler's task is created outside the co_await expression: GCC 12
   // mishandles non-trivial temporaries inside co_await operands.
-  auto handling = (*handler)(Stream{stream, self, *proto});
+  auto handling = (*handler)(Stream{stream, self, *proto, nullptr});
   co_await std::move(handling);
 }
 
@@ -461,7 +461,52 @@ Task<Result<Stream>> Connection::open_stream(std::vector<std::string> protocols)
     stream->reset();
     co_return std::move(proto).error();
   }
-  co_return Stream{stream, self, *proto};
+  co_return Stream{stream, self, *proto, nullptr};
+}
+
+Task<Result<Stream>> Connection::open_stream_lazy(std::string protocol) {
+  auto self = shared_from_this();
+  WEFT_CO_CHECK(may_open_stream());
+  auto opening = session_->open_stream();
+  WEFT_CO_TRY(auto stream, co_await std::move(opening));
+  auto proposing = mss::select_lazy(*stream, protocol, stream_mss_config());
+  auto proposed = co_await std::move(proposing);
+  if (!proposed) {
+    stream->reset();
+    co_return std::move(proposed).error();
+  }
+  auto answer = std::make_shared<ProtocolAnswer>();
+  spawn_detached(strand_, read_protocol_answer(stream, protocol, answer), "protocol answer");
+  co_return Stream{stream, self, std::move(protocol), std::move(answer)};
+}
+
+Task<void> Connection::read_protocol_answer(std::shared_ptr<YamuxStream> stream, std::string protocol,
+                                            std::shared_ptr<ProtocolAnswer> answer) {
+  auto self = shared_from_this();
+  const auto timeout = node_.config().limits.negotiation_timeout;
+  StreamDeadline deadline(*this, stream, timeout);
+  auto confirming = mss::confirm(*stream, protocol, stream_mss_config());
+  Status result = co_await std::move(confirming);
+  if (deadline.expired()) {
+    result = Error{errc::timed_out, "multistream: no answer to the proposal of " + protocol + " within " +
+                                        std::to_string(timeout.count()) + " ms"};
+  }
+  if (!result) stream->reset();
+  answer->settle(std::move(result));
+}
+
+Task<Status> ProtocolAnswer::wait() {
+  while (!result_) {
+    auto waiting = settled_.wait();
+    const std::error_code ec = co_await std::move(waiting);
+    if (ec) co_return Error{errc::canceled, "waiting for the protocol answer was cancelled"};
+  }
+  co_return *result_;
+}
+
+void ProtocolAnswer::settle(Status result) {
+  result_ = std::move(result);
+  settled_.notify_all();
 }
 
 Task<void> Connection::identify_remote() {

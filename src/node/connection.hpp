@@ -27,11 +27,28 @@ class TcpChannel;
 enum class Direction { inbound, outbound };
 class Connection;
 
-// A negotiated stream: the Yamux stream, its connection and its protocol.
+// The listener's answer to a protocol proposed without waiting for it
+// (Connection::open_stream_lazy). Settled once, on the connection's strand.
+class ProtocolAnswer {
+ public:
+  // Waits until the answer is in: ok if the listener accepted the protocol,
+  // its error otherwise (the stream is reset by then). Cancellable.
+  Task<Status> wait();
+  void settle(Status result);
+
+ private:
+  std::optional<Status> result_;
+  WaitQueue settled_;
+};
+
+// A stream and its protocol: the Yamux stream, its connection, the protocol,
+// and for a stream opened lazily the listener's answer still to come, which
+// readers wait for before reading (null when negotiated before handed out).
 struct Stream {
   std::shared_ptr<YamuxStream> channel;
   std::shared_ptr<Connection> connection;
   std::string protocol;
+  std::shared_ptr<ProtocolAnswer> answer;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -72,6 +89,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Opens a stream and negotiates one of `protocols` (bounded by the
   // negotiation timeout; the stream is reset when it passes).
   Task<Result<Stream>> open_stream(std::vector<std::string> protocols);
+  // Opens a stream proposing `protocol` and returns it at once, without the
+  // round trip of waiting for the listener's answer: the caller's first
+  // bytes follow the proposal. The answer is read meanwhile (bounded by the
+  // negotiation timeout) and settles Stream::answer; a refusal or failure
+  // resets the stream. Read only after Stream::answer->wait() succeeded.
+  Task<Result<Stream>> open_stream_lazy(std::string protocol);
 
   // Tears the connection down now, whatever its state; idempotent.
   void abort(Error why);
@@ -99,6 +122,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                                  std::chrono::milliseconds timeout);
   // Keeps `stream` as the idle ping stream, or closes it if one is kept.
   Task<void> keep_ping_stream(std::shared_ptr<YamuxStream> stream);
+  // Reads the answer to open_stream_lazy's proposal and settles `answer`.
+  Task<void> read_protocol_answer(std::shared_ptr<YamuxStream> stream, std::string protocol,
+                                  std::shared_ptr<ProtocolAnswer> answer);
   Task<void> identify_remote();
   // Opens /ipfs/id/1.0.0 and reads the remote's answer, bounded by the identify timeout.
   Task<Result<identify::Info>> receive_identify();

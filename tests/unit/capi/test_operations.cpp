@@ -408,3 +408,68 @@ TEST(CapiOperations, ConfigReachesTheNode) {
   EXPECT_NE(d.conn.id, p.conn.id);  // a second connection, its own handle
   EXPECT_EQ(weft_conn_close(d.conn), WEFT_OK);
 }
+
+// A lazily opened stream: the open completes before the remote answered, the
+// bytes written at once follow the proposal, and reads (several pending at
+// once, before the answer) return the echo after the answer was consumed.
+TEST(CapiOperations, LazyOpenEchoes) {
+  Pair p;
+  ASSERT_EQ(weft_open_stream_lazy(p.conn, "/echo/1.0.0", 1), WEFT_OK) << weft_last_error();
+  Event opened = p.pb.expect(1);
+  ASSERT_EQ(opened.type, WEFT_EVENT_OPEN_STREAM);
+  ASSERT_EQ(opened.status, WEFT_OK) << opened.error;
+  EXPECT_EQ(opened.protocol, "/echo/1.0.0");
+  weft_stream s = opened.stream;
+  ASSERT_EQ(weft_stream_read(s, 3, 10), WEFT_OK);
+  ASSERT_EQ(weft_stream_read(s, 64, 11), WEFT_OK);
+  const std::string hello = "hello, lazy world";
+  ASSERT_EQ(weft_stream_write(s, reinterpret_cast<const uint8_t*>(hello.data()), hello.size(), 2),
+            WEFT_OK);
+  ASSERT_EQ(weft_stream_close_write(s, 3), WEFT_OK);
+  EXPECT_EQ(p.pb.expect(2).status, WEFT_OK);
+  EXPECT_EQ(p.pb.expect(3).status, WEFT_OK);
+  std::string got;
+  for (uint64_t t : {10, 11}) {
+    Event r = p.pb.expect(t);
+    ASSERT_EQ(r.status, WEFT_OK) << r.error;
+    got.append(r.data.begin(), r.data.end());
+  }
+  for (uint64_t t = 12;; ++t) {
+    Event r = read_once(p.b, p.pb, s, 64, t);
+    if (r.status == WEFT_EOF) break;
+    ASSERT_EQ(r.status, WEFT_OK) << r.error;
+    got.append(r.data.begin(), r.data.end());
+  }
+  EXPECT_EQ(got, hello);
+  EXPECT_EQ(weft_stream_free(s), WEFT_OK);
+}
+
+// The remote refuses a lazily proposed protocol: the open succeeded, the
+// first read reports the refusal (or the reset that followed it), and the
+// connection stays usable.
+TEST(CapiOperations, LazyOpenRefusedFailsTheFirstRead) {
+  Pair p;
+  ASSERT_EQ(weft_open_stream_lazy(p.conn, "/not-spoken/1", 1), WEFT_OK);
+  Event opened = p.pb.expect(1);
+  ASSERT_EQ(opened.status, WEFT_OK) << opened.error;
+  weft_stream s = opened.stream;
+  const uint8_t data[] = {1, 2, 3};
+  ASSERT_EQ(weft_stream_write(s, data, sizeof data, 2), WEFT_OK);
+  Event r = read_once(p.b, p.pb, s, 64, 3);
+  EXPECT_TRUE(r.status == WEFT_ENOPROTO || r.status == WEFT_ERESET) << r.status << " " << r.error;
+  Event again = read_once(p.b, p.pb, s, 64, 4);
+  EXPECT_NE(again.status, WEFT_OK);
+  p.pb.expect(2);  // the write completes either way, once
+  EXPECT_EQ(weft_stream_free(s), WEFT_OK);
+  ASSERT_EQ(weft_ping(p.conn, 5), WEFT_OK);
+  EXPECT_EQ(p.pb.expect(5).status, WEFT_OK);
+}
+
+TEST(CapiOperations, LazyOpenRejectsBadProtocols) {
+  Pair p;
+  EXPECT_EQ(weft_open_stream_lazy(p.conn, nullptr, 1), WEFT_EINVAL);
+  EXPECT_EQ(weft_open_stream_lazy(p.conn, "", 1), WEFT_EINVAL);
+  EXPECT_EQ(weft_open_stream_lazy(p.conn, "/two\nlines", 1), WEFT_EINVAL);
+  EXPECT_NE(std::string(weft_last_error()).find("protocol"), std::string::npos);
+  EXPECT_EQ(weft_open_stream_lazy(weft_conn{0}, "/echo/1.0.0", 1), WEFT_ENOTFOUND);
+}
