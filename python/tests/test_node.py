@@ -152,6 +152,20 @@ async def test_echo_one_mebibyte():
         assert stats.streams == 0
 
 
+async def test_lazy_open_echoes_and_reports_a_refusal_on_read():
+    async with two_nodes() as (server, client, addr):
+        conn = await client.dial(addr)
+        async with await conn.open_stream_lazy("/echo/1.0.0") as stream:
+            assert stream.protocol == "/echo/1.0.0"
+            assert await echo_through(stream, b"lazy" * 1000) == b"lazy" * 1000
+        refused = await conn.open_stream_lazy("/nope/1.0.0")
+        async with refused:
+            with pytest.raises((weft.ProtocolNotSupported, weft.Reset)):
+                await refused.write(b"lost")  # may already see the reset
+                await refused.read()
+        assert (await conn.ping()) > 0  # the connection is unharmed
+
+
 async def test_custom_protocol_handler_and_negotiation():
     async with two_nodes() as (server, client, addr):
         seen: list[weft.PeerId] = []

@@ -120,6 +120,16 @@ class Connection:
             salvage=lambda done: _free_stream(done.stream))
         return Stream(self._node, completion.stream, completion.protocol, self)
 
+    async def open_stream_lazy(self, protocol: str) -> Stream:
+        """A new stream proposing `protocol` without waiting for the remote's answer, a round
+        trip sooner: writes may follow at once. If the remote refuses, the first read raises
+        ProtocolNotSupported (or Reset) and what was written is lost."""
+        handle = self._handle
+        completion = await self._run(
+            lambda token: _native.open_stream_lazy(handle, protocol, token),
+            salvage=lambda done: _free_stream(done.stream))
+        return Stream(self._node, completion.stream, completion.protocol, self)
+
     def close(self) -> None:
         """Closes the connection (its streams fail with Closed). Idempotent."""
         if self._closed:

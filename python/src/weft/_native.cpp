@@ -342,6 +342,9 @@ PYBIND11_MODULE(_native, m) {
     for (const auto& p : protocols) pointers.push_back(p.c_str());
     check(weft_open_stream(weft_conn{c}, pointers.data(), pointers.size(), token));
   });
+  m.def("open_stream_lazy", [](std::uint64_t c, const std::string& protocol, std::uint64_t token) {
+    check(weft_open_stream_lazy(weft_conn{c}, protocol.c_str(), token));
+  });
   m.def("accept_stream", [](std::uint64_t n, const std::string& protocol, std::uint64_t token) {
     check(weft_accept_stream(weft_node{n}, protocol.c_str(), token));
   });
