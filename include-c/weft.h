@@ -404,7 +404,9 @@ WEFT_API int weft_node_unhandle(weft_node node, const char* protocol);
 WEFT_API int weft_accept_stream(weft_node node, const char* protocol, uint64_t token);
 
 /* Reads between 1 and `max_bytes` bytes (at most WEFT_LIMIT_MAX_READ_SIZE,
- * else WEFT_ELIMIT).
+ * else WEFT_ELIMIT). Several reads may be pending on one stream: they take
+ * the stream's bytes in submission order (calls racing on several threads
+ * are ordered as they reach the stream).
  * Event READ: data; status WEFT_EOF once the remote closed its write side
  * and everything was read. */
 WEFT_API int weft_stream_read(weft_stream stream, size_t max_bytes, uint64_t token);

@@ -141,7 +141,7 @@ WEFT_API int weft_stream_read(weft_stream stream, size_t max_bytes, uint64_t tok
                                    " is above WEFT_LIMIT_MAX_READ_SIZE (" +
                                    std::to_string(ns.max_read_size) + ")");
     auto op = ns.new_op(WEFT_EVENT_READ, token, h->stream.connection->strand());
-    ns.launch(op, read_op(op, h->stream.channel, h->stream.answer, max_bytes));
+    ns.launch(op, read_op(op, h->stream.channel, h->stream.answer, h->reads, max_bytes));
     return WEFT_OK;
   });
 }

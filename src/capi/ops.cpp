@@ -65,8 +65,20 @@ Task<Outcome> open_stream_op(std::shared_ptr<Op> op, std::shared_ptr<Connection>
 }
 
 Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream,
-                      std::shared_ptr<ProtocolAnswer> answer, std::size_t max) {
+                      std::shared_ptr<ProtocolAnswer> answer, std::shared_ptr<TurnQueue> reads,
+                      std::size_t max) {
   WEFT_OP_PROLOGUE(op, out)
+  // Reads take the stream's bytes in submission order. Without a turn, a read
+  // starting while an earlier one was woken but not yet resumed (for data,
+  // or for a lazy open's answer) would take the bytes meant for it.
+  TurnQueue::Place turn(*reads);
+  while (!turn.held()) {
+    auto [ec] = co_await reads->async_wait_moved(use_tuple);
+    if (ec) {
+      out.error = Error{errc::canceled, "read cancelled while an earlier read was pending"};
+      co_return out;
+    }
+  }
   if (answer) {
     // Opened lazily: the listener's answer comes before the first data.
     auto waiting = answer->wait();

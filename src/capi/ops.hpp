@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "capi/node_state.hpp"
+#include "core/turn_queue.hpp"
 
 namespace weft::capi {
 
@@ -20,8 +21,10 @@ Task<Outcome> identify_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> co
 Task<Outcome> open_stream_op(std::shared_ptr<Op> op, std::shared_ptr<Connection> conn,
                              std::vector<std::string> protocols, bool lazy);
 // `answer`: set for a stream opened lazily, whose first read waits for it.
+// `reads`: the stream handle's readers, served in the order they started.
 Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream,
-                      std::shared_ptr<ProtocolAnswer> answer, std::size_t max);
+                      std::shared_ptr<ProtocolAnswer> answer, std::shared_ptr<TurnQueue> reads,
+                      std::size_t max);
 Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, Bytes data);
 Task<Outcome> close_write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream);
 

@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/turn_queue.hpp"
 #include "node/node.hpp"
 
 namespace weft::capi {
@@ -52,6 +53,8 @@ struct StreamHandle {
   std::shared_ptr<NodeState> node;
   HandleLease lease;
   Stream stream;  // channel, connection, protocol
+  // Pending weft_stream_read calls, in order (used on the connection's strand).
+  std::shared_ptr<TurnQueue> reads = std::make_shared<TurnQueue>();
 };
 
 class Registry {

@@ -21,33 +21,6 @@ Error cancelled(const char* what) {
 
 }  // namespace
 
-// A place in the stream's writer FIFO for the lifetime of one write_all or
-// close_write call. Leaving (done, failed or cancelled) passes the turn on.
-class YamuxStream::SendTurn {
- public:
-  explicit SendTurn(YamuxStream& s) : s_(s) {
-    node_.prev = s_.turn_tail_;
-    if (s_.turn_tail_) s_.turn_tail_->next = &node_; else s_.turn_head_ = &node_;
-    s_.turn_tail_ = &node_;
-    ++s_.turn_count_;
-  }
-  ~SendTurn() {
-    const bool was_head = s_.turn_head_ == &node_;
-    if (node_.prev) node_.prev->next = node_.next; else s_.turn_head_ = node_.next;
-    if (node_.next) node_.next->prev = node_.prev; else s_.turn_tail_ = node_.prev;
-    --s_.turn_count_;
-    if (was_head && s_.turn_head_) s_.turn_q_.notify_all();
-  }
-  SendTurn(const SendTurn&) = delete;
-  SendTurn& operator=(const SendTurn&) = delete;
-
-  bool held() const noexcept { return s_.turn_head_ == &node_; }
-
- private:
-  YamuxStream& s_;
-  TurnNode node_;
-};
-
 YamuxStream::YamuxStream(std::shared_ptr<YamuxSession> session, std::uint32_t id, bool outbound)
     : session_(std::move(session)),
       cfg_(session_->cfg_),
@@ -114,11 +87,11 @@ Task<Status> YamuxStream::write_all(BytesView data) {
   WEFT_CO_CHECK(writable());
   if (data.empty()) co_return Status{};
   auto cs = co_await asio::this_coro::cancellation_state;
-  SendTurn turn(*this);
+  TurnQueue::Place turn(send_turns_);
   while (!turn.held()) {
     WEFT_CO_CHECK(writable());
     if (cancel_requested(cs)) co_return cancelled("write");
-    auto [ec] = co_await turn_q_.async_wait(use_tuple);
+    auto [ec] = co_await send_turns_.async_wait_moved(use_tuple);
     if (ec) co_return cancelled("write");
   }
   std::size_t done = 0;
@@ -151,12 +124,12 @@ Task<Status> YamuxStream::close_write() {
   if (fin_sent_) co_return Status{};
   if (error_.code != errc::ok) co_return error_;
   auto cs = co_await asio::this_coro::cancellation_state;
-  SendTurn turn(*this);  // FIN goes after every write queued before us
+  TurnQueue::Place turn(send_turns_);  // FIN goes after every write queued before us
   while (!turn.held()) {
     if (fin_sent_) co_return Status{};
     if (error_.code != errc::ok) co_return error_;
     if (cancel_requested(cs)) co_return cancelled("close_write");
-    auto [ec] = co_await turn_q_.async_wait(use_tuple);
+    auto [ec] = co_await send_turns_.async_wait_moved(use_tuple);
     if (ec) co_return cancelled("close_write");
   }
   if (fin_sent_) co_return Status{};
@@ -235,10 +208,10 @@ void YamuxStream::update_receive_window() {
 
 void YamuxStream::wake_all() {
   read_q_.notify_all();
-  turn_q_.notify_all();
+  send_turns_.wake_all();
   window_q_.notify_all();
   // A writer of this stream may wait for session send buffer space.
-  if (turn_count_ != 0) session_->space_q_.notify_all();
+  if (send_turns_.size() != 0) session_->space_q_.notify_all();
 }
 
 // ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 
 #include "core/byte_channel.hpp"
 #include "core/live.hpp"
+#include "core/turn_queue.hpp"
 #include "core/wait_queue.hpp"
 #include "yamux/buffers.hpp"
 #include "yamux/config.hpp"
@@ -52,7 +53,7 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   std::uint32_t receive_window() const noexcept { return recv_window_; }
   std::uint64_t send_window() const noexcept { return send_window_; }
   // Writers (write_all / close_write calls) queued for or holding the send turn.
-  std::size_t queued_writers() const noexcept { return turn_count_; }
+  std::size_t queued_writers() const noexcept { return send_turns_.size(); }
   bool write_closed() const noexcept { return fin_sent_; }
   bool read_closed() const noexcept { return fin_received_; }
   bool is_reset() const noexcept { return reset_; }
@@ -67,11 +68,6 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   // reset, the session's failure, or cancellation.
   Task<Status> wait_readable();
   friend class YamuxSession;
-  class SendTurn;
-  struct TurnNode {
-    TurnNode* prev = nullptr;
-    TurnNode* next = nullptr;
-  };
 
   YamuxStream(std::shared_ptr<YamuxSession> session, std::uint32_t id, bool outbound);
 
@@ -124,14 +120,10 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   // Send side. Wider than the wire's 32 bits only to detect overflow.
   std::uint64_t send_window_ = yamux::kDefaultWindow;
 
-  // FIFO of writers; the head holds the send turn. Nodes live in the
-  // writers' coroutine frames, so queueing allocates nothing.
-  TurnNode* turn_head_ = nullptr;
-  TurnNode* turn_tail_ = nullptr;
-  std::size_t turn_count_ = 0;
+  // Writers (write_all, close_write) in order; the head holds the send turn.
+  TurnQueue send_turns_;
 
   WaitQueue read_q_;    // data, FIN, reset or failure arrived
-  WaitQueue turn_q_;    // the send turn moved
   WaitQueue window_q_;  // send window grew, or reset / failure
 };
 

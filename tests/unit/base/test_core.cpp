@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <vector>
+
 #include "core/byte_channel.hpp"
 #include "core/protobuf.hpp"
 #include "core/varint.hpp"
+#include "core/turn_queue.hpp"
 #include "core/wait_queue.hpp"
 
 using namespace weft;
@@ -122,4 +126,72 @@ TEST(WaitQueue, DestructionAbortsWaiters) {
   }
   io.run();
   EXPECT_EQ(got, asio::error::operation_aborted);
+}
+
+namespace {
+
+// Waits for its turn, records its id (or -id when cancelled), then leaves.
+Task<void> take_turn(TurnQueue* q, int id, std::vector<int>* order) {
+  TurnQueue::Place place(*q);
+  while (!place.held()) {
+    auto [ec] = co_await q->async_wait_moved(use_tuple);
+    if (ec) {
+      order->push_back(-id);
+      co_return;
+    }
+  }
+  order->push_back(id);
+}
+
+}  // namespace
+
+TEST(TurnQueue, ServesInArrivalOrder) {
+  asio::io_context io;
+  TurnQueue q;
+  std::vector<int> order;
+  auto first = std::make_unique<TurnQueue::Place>(q);
+  EXPECT_TRUE(first->held());
+  for (int id = 1; id <= 5; ++id) asio::co_spawn(io, take_turn(&q, id, &order), asio::detached);
+  io.poll();
+  EXPECT_TRUE(order.empty());
+  EXPECT_EQ(q.size(), 6u);
+  first.reset();
+  io.poll();
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(q.size(), 0u);
+}
+
+// The case a WaitQueue re-check gets wrong: the turn passed to a waiter whose
+// resumption is still queued, and a newcomer arrives before it runs.
+TEST(TurnQueue, NewcomerDoesNotOvertakeAWokenWaiter) {
+  asio::io_context io;
+  TurnQueue q;
+  std::vector<int> order;
+  auto first = std::make_unique<TurnQueue::Place>(q);
+  asio::co_spawn(io, take_turn(&q, 1, &order), asio::detached);
+  io.poll();
+  first.reset();  // waiter 1 now holds the turn; its resumption is posted
+  TurnQueue::Place newcomer(q);
+  EXPECT_FALSE(newcomer.held());
+  io.poll();
+  EXPECT_EQ(order, (std::vector<int>{1}));
+  EXPECT_TRUE(newcomer.held());
+}
+
+TEST(TurnQueue, CancelledWaiterLeavesAndPassesNothingOn) {
+  asio::io_context io;
+  TurnQueue q;
+  std::vector<int> order;
+  asio::cancellation_signal sig;
+  auto first = std::make_unique<TurnQueue::Place>(q);
+  asio::co_spawn(io, take_turn(&q, 1, &order), asio::bind_cancellation_slot(sig.slot(), asio::detached));
+  asio::co_spawn(io, take_turn(&q, 2, &order), asio::detached);
+  io.poll();
+  sig.emit(asio::cancellation_type::terminal);
+  io.poll();
+  EXPECT_EQ(order, (std::vector<int>{-1}));
+  EXPECT_TRUE(first->held());  // cancelling a waiter does not move the turn
+  first.reset();
+  io.poll();
+  EXPECT_EQ(order, (std::vector<int>{-1, 2}));
 }

@@ -1,6 +1,7 @@
 // Two nodes in one process through the C ABI: dial, ping, identify, streams
 // on the built-in echo and on registered protocols, and enforced limits.
 #include <cstring>
+#include <deque>
 
 #include "capi/capi_test_util.hpp"
 #include "capi/silent_listener.hpp"
@@ -472,4 +473,65 @@ TEST(CapiOperations, LazyOpenRejectsBadProtocols) {
   EXPECT_EQ(weft_open_stream_lazy(p.conn, "/two\nlines", 1), WEFT_EINVAL);
   EXPECT_NE(std::string(weft_last_error()).find("protocol"), std::string::npos);
   EXPECT_EQ(weft_open_stream_lazy(weft_conn{0}, "/echo/1.0.0", 1), WEFT_ENOTFOUND);
+}
+
+// Many reads pending at once, re-submitted as each completes, while the echo
+// streams back: concatenated in submission order, they give back exactly the
+// bytes sent. A read that started while an earlier one was woken but not yet
+// resumed must not take the earlier one's bytes. Both open modes, several
+// rounds each (the race is a matter of timing).
+TEST(CapiOperations, PendingReadsTakeBytesInSubmissionOrder) {
+  Pair p;
+  std::string payload(24000, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 7) % 251);
+  for (int round = 0; round < 8; ++round) {
+    const bool lazy = round % 2 == 1;
+    SCOPED_TRACE(lazy ? "lazy open" : "open");
+    weft_stream s{0};
+    if (lazy) {
+      ASSERT_EQ(weft_open_stream_lazy(p.conn, "/echo/1.0.0", 1), WEFT_OK);
+      Event opened = p.pb.expect(1);
+      ASSERT_EQ(opened.status, WEFT_OK) << opened.error;
+      s = opened.stream;
+    } else {
+      s = p.open({"/echo/1.0.0"}, 1);
+    }
+    constexpr uint64_t kFirstRead = 1000;
+    constexpr size_t kPending = 16;
+    uint64_t next = kFirstRead;
+    std::deque<uint64_t> pending;
+    auto submit_read = [&] {
+      const size_t max = 1 + (next % 13);
+      ASSERT_EQ(weft_stream_read(s, max, next), WEFT_OK) << weft_last_error();
+      pending.push_back(next++);
+    };
+    for (size_t i = 0; i < kPending; ++i) submit_read();
+    constexpr size_t kChunks = 60;
+    const size_t chunk = payload.size() / kChunks;
+    for (size_t i = 0; i < kChunks; ++i) {
+      ASSERT_EQ(weft_stream_write(s, reinterpret_cast<const uint8_t*>(payload.data() + i * chunk),
+                                  chunk, 10 + i),
+                WEFT_OK);
+    }
+    ASSERT_EQ(weft_stream_close_write(s, 9), WEFT_OK);
+    std::string got;
+    bool ended = false;
+    while (!pending.empty()) {
+      Event r = p.pb.expect(pending.front());
+      pending.pop_front();
+      if (r.status == WEFT_EOF) {
+        ended = true;  // every later read ends the same way
+        continue;
+      }
+      ASSERT_FALSE(ended) << "a read after the end of stream returned data";
+      ASSERT_EQ(r.status, WEFT_OK) << r.error;
+      got.append(r.data.begin(), r.data.end());
+      if (got.size() < payload.size()) submit_read();
+    }
+    ASSERT_EQ(got.size(), payload.size());
+    EXPECT_TRUE(got == payload) << "bytes out of order";
+    for (size_t i = 0; i < kChunks; ++i) EXPECT_EQ(p.pb.expect(10 + i).status, WEFT_OK);
+    EXPECT_EQ(p.pb.expect(9).status, WEFT_OK);
+    EXPECT_EQ(weft_stream_free(s), WEFT_OK);
+  }
 }
