@@ -42,6 +42,13 @@ class ByteChannel {
   // the returned task completes.
   virtual Task<Status> write_all(BytesView data) = 0;
 
+  // Like write_all, for a writer that has more to send at once (a protocol
+  // answer followed by the reply, the last bytes followed by close_write):
+  // the bytes may wait for what the caller writes next in the same turn, so
+  // both travel together. They are not held back past the caller's next
+  // suspension. Default: write_all.
+  virtual Task<Status> write_more(BytesView data) { return write_all(data); }
+
   // Staged writing, for one writer that batches (the Yamux session):
   // stage() takes bytes at once, already transformed as write_all would
   // transform them (Noise encrypts them, straight from `data`), and

@@ -166,12 +166,15 @@ Task<Result<std::string>> handle(ByteChannel& channel,
     WEFT_CO_TRY(auto proposal, co_await reader.next());
     const bool yes = proposal != "ls" && supported(proposal);
     encode_message(yes ? std::string_view(proposal) : std::string_view("na"), out);
-    WEFT_CO_CHECK(co_await channel.write_all(out));
-    out.clear();
     if (yes) {
+      // The protocol's first reply may join the answer (a dialer that
+      // pipelined its request gets both in one packet).
+      WEFT_CO_CHECK(co_await channel.write_more(out));
       reader.finish();
       co_return proposal;
     }
+    WEFT_CO_CHECK(co_await channel.write_all(out));
+    out.clear();
   }
   co_return Error{errc::limit_exceeded, "multistream: more than " +
                                             std::to_string(config.max_proposals) +

@@ -16,7 +16,9 @@ Task<Status> serve(ByteChannel& stream) {
       if (n.code() == errc::eof) break;
       co_return std::move(n).error();
     }
-    WEFT_CO_CHECK(co_await stream.write_all(BytesView(buf.data(), *n)));
+    // write_more: when the remote's FIN came with its last bytes, the echo
+    // and our FIN leave together.
+    WEFT_CO_CHECK(co_await stream.write_more(BytesView(buf.data(), *n)));
   }
   co_return co_await stream.close_write();
 }

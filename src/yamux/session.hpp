@@ -135,6 +135,13 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   bool writer_should_go_first() const {
     return writer_idle_ && conn_ && conn_->staged_size() > 0;
   }
+  // For YamuxStream::write_more: the writer goes first only once this much
+  // is staged, so small writes in one strand turn share a packet while a
+  // producer writing in a loop still sends a steady flow.
+  static constexpr std::size_t kSmallBatch = 64 * 1024;
+  bool send_batch_full() const {
+    return writer_idle_ && conn_ && conn_->staged_size() >= kSmallBatch;
+  }
   std::uint32_t send_ping(bool keepalive);
 
   // --- stream bookkeeping (session.cpp) ---

@@ -1,6 +1,7 @@
 #include "yamux/stream.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include "yamux/session.hpp"
@@ -82,13 +83,17 @@ Status YamuxStream::writable() const {
   return Status{};
 }
 
-Task<Status> YamuxStream::write_all(BytesView data) {
+Task<Status> YamuxStream::write_all(BytesView data) { return write_frames(data, false); }
+
+Task<Status> YamuxStream::write_more(BytesView data) { return write_frames(data, true); }
+
+Task<Status> YamuxStream::write_frames(BytesView data, bool more) {
   auto self = shared_from_this();
   WEFT_CO_CHECK(writable());
   if (data.empty()) co_return Status{};
   auto cs = co_await asio::this_coro::cancellation_state;
-  TurnQueue::Place turn(send_turns_);
-  while (!turn.held()) {
+  std::optional<TurnQueue::Place> turn(std::in_place, send_turns_);
+  while (!turn->held()) {
     WEFT_CO_CHECK(writable());
     if (cancel_requested(cs)) co_return cancelled("write");
     auto [ec] = co_await send_turns_.async_wait_moved(use_tuple);
@@ -115,7 +120,12 @@ Task<Status> YamuxStream::write_all(BytesView data) {
     send_window_ -= n;
     done += n;
   }
-  if (writer_goes_first(cs)) co_await asio::post(session_->strand_, asio::use_awaitable);
+  // Every byte is staged, in order: the next writer may stage now, so a write
+  // and a close_write submitted together leave in one batch.
+  turn.reset();
+  const bool yield = more ? session_->send_batch_full() && !cancel_requested(cs)
+                          : writer_goes_first(cs);
+  if (yield) co_await asio::post(session_->strand_, asio::use_awaitable);
   co_return Status{};
 }
 

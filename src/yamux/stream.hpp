@@ -5,7 +5,9 @@
 // concurrently: writes are served in FIFO order and each write's bytes are
 // contiguous on the stream (a write holds the stream's send turn until all
 // its bytes are queued). Reads also allow several concurrent callers; each
-// byte goes to exactly one of them.
+// byte goes to exactly one of them, but a reader that starts while another
+// is being woken may overtake it (callers that need order take turns, as
+// the C ABI does).
 //
 // Every operation completes exactly once: with its result, with
 // errc::canceled when cancelled through Asio per-operation cancellation, with
@@ -41,6 +43,10 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   // Queues data as Data frames, waiting for send window and session send
   // buffer space as needed. Completes once every byte is queued.
   Task<Status> write_all(BytesView data) override;
+  // Like write_all, but does not make way for the session's writer unless
+  // its batch is full: what the caller writes next in the same strand turn
+  // (a FIN, the reply after a protocol answer) goes out in the same packet.
+  Task<Status> write_more(BytesView data) override;
   // Sends FIN after every write queued before it. Idempotent.
   Task<Status> close_write() override;
   // Sends RST (unless the stream already ended) and fails local pending and
@@ -87,6 +93,7 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   void acknowledge();
 
   Status writable() const;
+  Task<Status> write_frames(BytesView data, bool more);
   bool writer_goes_first(const asio::cancellation_state& cs) const;
   // Flags every first frame we send carries (ACK for an inbound stream).
   std::uint16_t take_open_flags();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <vector>
 
 #include "yamux_test_util.hpp"
 
@@ -230,4 +231,87 @@ TEST(YamuxClose, TimesOutWhenThePeerDoesNotRead) {
     EXPECT_EQ(st.code(), errc::timed_out) << st.error().message();
     EXPECT_FALSE(p.session->is_open());
   });
+}
+
+namespace {
+
+Task<void> write_then_close(std::shared_ptr<YamuxStream> s, bool more) {
+  auto writing = more ? s->write_more(as_bytes("last words")) : s->write_all(as_bytes("last words"));
+  EXPECT_TRUE((co_await std::move(writing)).ok());
+  EXPECT_TRUE((co_await s->close_write()).ok());
+}
+
+Task<void> write_only(std::shared_ptr<YamuxStream> s) {
+  EXPECT_TRUE((co_await s->write_all(as_bytes("last words"))).ok());
+}
+
+Task<void> close_only(std::shared_ptr<YamuxStream> s) {
+  EXPECT_TRUE((co_await s->close_write()).ok());
+}
+
+// Reads what the session sent so far (the stream's SYN).
+Task<void> drain(RawPeer& p) {
+  co_await delay(2ms);
+  while (p.unread() > 0) {
+    auto f = co_await read_frame(*p.raw);
+    if (!f) break;
+  }
+}
+
+// Reads frames until `n` arrived; returns them.
+Task<std::vector<RawFrame>> read_frames(ByteChannel& ch, int n) {
+  std::vector<RawFrame> out;
+  for (int i = 0; i < n; ++i) {
+    auto f = co_await read_frame(ch);
+    if (!f) break;
+    out.push_back(std::move(*f));
+  }
+  co_return out;
+}
+
+}  // namespace
+
+// A write and a close_write started together leave in one flush: the write
+// passes the send turn on before it makes way for the session's writer.
+TEST(YamuxWire, WriteAndCloseStartedTogetherShareOneFlush) {
+  Harness h;
+  RawPeer p(h, true);
+  h.run([&]() -> Task<void> {
+    auto opened = co_await p.session->open_stream();
+    CO_ASSERT_OK(opened);
+    auto s = *opened;
+    co_await drain(p);
+    const auto before = p.session_writes();
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, write_only(s), asio::detached);
+    asio::co_spawn(ex, close_only(s), asio::detached);
+    auto frames = co_await read_frames(*p.raw, 2);
+    CO_ASSERT_TRUE(frames.size() == 2u);
+    EXPECT_EQ(frames[0].h.frame_type(), FrameType::data);
+    EXPECT_EQ(as_string_view(frames[0].payload), "last words");
+    EXPECT_TRUE(frames[1].h.flags & flag::fin);
+    EXPECT_EQ(p.session_writes() - before, 1u);
+  });
+}
+
+// write_more leaves the bytes for what the caller writes next: the last
+// bytes and the FIN share a flush. write_all makes way for the writer first.
+TEST(YamuxWire, WriteMoreJoinsTheNextWrite) {
+  for (bool more : {true, false}) {
+    SCOPED_TRACE(more ? "write_more" : "write_all");
+    Harness h;
+    RawPeer p(h, true);
+    h.run([&]() -> Task<void> {
+      auto opened = co_await p.session->open_stream();
+      CO_ASSERT_OK(opened);
+      co_await drain(p);
+      const auto before = p.session_writes();
+      auto task = write_then_close(*opened, more);
+      co_await std::move(task);
+      auto frames = co_await read_frames(*p.raw, 2);
+      CO_ASSERT_TRUE(frames.size() == 2u);
+      EXPECT_TRUE(frames[1].h.flags & flag::fin);
+      EXPECT_EQ(p.session_writes() - before, more ? 1u : 2u);
+    });
+  }
 }

@@ -45,6 +45,7 @@ struct PipeState {
   WaitQueue readable[2];
   WaitQueue writable[2];  // end i may write again (its peer read)
   std::uint64_t written[2] = {0, 0};
+  std::uint64_t writes[2] = {0, 0};  // write_all calls by end i: the session's flushes
 };
 
 class PipeEnd final : public ByteChannel {
@@ -54,6 +55,7 @@ class PipeEnd final : public ByteChannel {
   Task<Status> write_all(BytesView data) override {
     auto st = st_;
     const int peer = 1 - side_;
+    ++st->writes[side_];
     std::size_t done = 0;
     while (done < data.size()) {
       if (st->aborted) co_return Error{errc::reset, "pipe aborted"};
@@ -257,6 +259,8 @@ struct RawPeer {
   }
   // Bytes the session wrote that the raw side has not read.
   std::size_t unread() { return raw->state().buf[1].size(); }
+  // How many times the session wrote to the connection (one per flush).
+  std::uint64_t session_writes() { return raw->state().writes[0]; }
 
   Harness& harness;
   std::unique_ptr<PipeEnd> raw;
