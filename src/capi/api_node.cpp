@@ -142,7 +142,7 @@ WEFT_API int weft_node_event_fd(weft_node node, int* fd) {
     NodeState::Hold hold;
     if (int st = enter_node(node, NodeState::Access::inspect, ns, hold)) return st;
     if (fd == nullptr) return fail(WEFT_EINVAL, "fd is NULL");
-    *fd = ns->events().fd();
+    *fd = ns->events().watch_fd();
     return WEFT_OK;
   });
 }

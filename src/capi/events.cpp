@@ -18,8 +18,17 @@ EventQueue::EventQueue() {
 
 EventQueue::~EventQueue() { close(); }
 
+int EventQueue::watch_fd() noexcept {
+  std::lock_guard lock(mu_);
+  if (!fd_watched_ && fd_ >= 0) {
+    fd_watched_ = true;
+    if (head_ != nullptr) set_readable(true);
+  }
+  return fd_;
+}
+
 void EventQueue::set_readable(bool readable) noexcept {
-  if (fd_ < 0) return;
+  if (fd_ < 0 || !fd_watched_) return;
   // The counter is kept at 1 while events are queued and 0 otherwise; both
   // calls are made under mu_, so it always matches the queue.
   if (readable) {

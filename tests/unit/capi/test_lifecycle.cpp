@@ -163,6 +163,34 @@ TEST(CapiLifecycle, EventFdReadableExactlyWhileEventsQueued) {
   EXPECT_EQ(weft_node_close(a), WEFT_OK);
 }
 
+// The fd is kept in step only once asked for (poll-only users skip its
+// system calls); events queued before that make it readable at once.
+TEST(CapiLifecycle, EventFdAskedForLateIsReadableForEventsAlreadyQueued) {
+  weft_node a = make_node();
+  weft_node b = make_node();
+  Poller pb(b);
+  weft_conn conn = dial(b, pb, a);
+  ASSERT_EQ(weft_ping(conn, 1), WEFT_OK);
+  ASSERT_TRUE(eventually([&] { return stat(b, WEFT_STAT_QUEUED_EVENTS) == 1; }));
+  int fd = -1;
+  ASSERT_EQ(weft_node_event_fd(b, &fd), WEFT_OK);
+  EXPECT_TRUE(fd_readable(fd));
+  weft_event* ev[4];
+  size_t n = 0;
+  ASSERT_EQ(weft_node_poll(b, ev, 4, 0, &n), WEFT_OK);
+  ASSERT_EQ(n, 1u);
+  weft_event_free(ev[0]);
+  EXPECT_FALSE(fd_readable(fd));
+  int again = -1;
+  ASSERT_EQ(weft_node_event_fd(b, &again), WEFT_OK);
+  EXPECT_EQ(again, fd);
+  EXPECT_FALSE(fd_readable(fd));
+  ASSERT_EQ(weft_ping(conn, 2), WEFT_OK);
+  ASSERT_TRUE(eventually([&] { return fd_readable(fd); }));
+  EXPECT_EQ(weft_node_close(b), WEFT_OK);
+  EXPECT_EQ(weft_node_close(a), WEFT_OK);
+}
+
 // Operations still running when stop's deadline passes are completed by
 // stop and released by close. Their coroutines and the operations
 // themselves hold strands of the node's io_context; close must release them
