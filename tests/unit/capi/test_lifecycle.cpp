@@ -3,6 +3,7 @@
 // close, and many threads using one node at once.
 #include <poll.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <random>
@@ -21,6 +22,16 @@ bool fd_readable(int fd) {
 }
 
 const uint8_t* bytes(const char* s) { return reinterpret_cast<const uint8_t*>(s); }
+
+// Polls without waiting, up to `max` (at most 4) events, frees them and
+// returns how many there were.
+size_t poll_now_and_free(weft_node node, size_t max) {
+  weft_event* ev[4];
+  size_t n = 0;
+  EXPECT_EQ(weft_node_poll(node, ev, std::min<size_t>(max, 4), 0, &n), WEFT_OK);
+  for (size_t i = 0; i < n; ++i) weft_event_free(ev[i]);
+  return n;
+}
 
 }  // namespace
 
@@ -134,26 +145,20 @@ TEST(CapiLifecycle, EventFdReadableExactlyWhileEventsQueued) {
   ASSERT_TRUE(eventually([&] { return fd_readable(fd); }));
   EXPECT_EQ(stat(b, WEFT_STAT_QUEUED_EVENTS), 1u);
   EXPECT_TRUE(fd_readable(fd));  // level-triggered: still readable
-  weft_event* ev[4];
-  size_t n = 0;
-  ASSERT_EQ(weft_node_poll(b, ev, 4, 0, &n), WEFT_OK);
-  ASSERT_EQ(n, 1u);
-  weft_event_free(ev[0]);
+  ASSERT_EQ(poll_now_and_free(b, 4), 1u);
   EXPECT_FALSE(fd_readable(fd));
 
   ASSERT_EQ(weft_ping(conn, 2), WEFT_OK);
   ASSERT_EQ(weft_ping(conn, 3), WEFT_OK);
   ASSERT_TRUE(eventually([&] { return stat(b, WEFT_STAT_QUEUED_EVENTS) == 2; }));
   EXPECT_TRUE(fd_readable(fd));
-  ASSERT_EQ(weft_node_poll(b, ev, 1, 0, &n), WEFT_OK);
-  ASSERT_EQ(n, 1u);
-  weft_event_free(ev[0]);
+  ASSERT_EQ(poll_now_and_free(b, 1), 1u);
   EXPECT_TRUE(fd_readable(fd));  // one left
-  ASSERT_EQ(weft_node_poll(b, ev, 4, 0, &n), WEFT_OK);
-  ASSERT_EQ(n, 1u);
-  weft_event_free(ev[0]);
+  ASSERT_EQ(poll_now_and_free(b, 4), 1u);
   EXPECT_FALSE(fd_readable(fd));
   // Poll with nothing queued: times out empty.
+  weft_event* ev[4];
+  size_t n = 0;
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(weft_node_poll(b, ev, 4, 50, &n), WEFT_OK);
   EXPECT_EQ(n, 0u);
@@ -175,11 +180,7 @@ TEST(CapiLifecycle, EventFdAskedForLateIsReadableForEventsAlreadyQueued) {
   int fd = -1;
   ASSERT_EQ(weft_node_event_fd(b, &fd), WEFT_OK);
   EXPECT_TRUE(fd_readable(fd));
-  weft_event* ev[4];
-  size_t n = 0;
-  ASSERT_EQ(weft_node_poll(b, ev, 4, 0, &n), WEFT_OK);
-  ASSERT_EQ(n, 1u);
-  weft_event_free(ev[0]);
+  ASSERT_EQ(poll_now_and_free(b, 4), 1u);
   EXPECT_FALSE(fd_readable(fd));
   int again = -1;
   ASSERT_EQ(weft_node_event_fd(b, &again), WEFT_OK);
