@@ -388,7 +388,9 @@ WEFT_API int weft_open_stream(weft_conn conn, const char* const* protocols, size
  * its refusal was read; WEFT_ETIMEDOUT with no answer within
  * WEFT_LIMIT_NEGOTIATION_TIMEOUT_MS), the stream is reset, and bytes already
  * written are lost. Use weft_open_stream where a refusal must be known
- * before writing. */
+ * before writing. weft_stream_close_write on such a stream sends its FIN
+ * only once the answer is in (js-libp2p resets a stream whose end arrives
+ * before it has finished negotiating); its event reports the refusal. */
 WEFT_API int weft_open_stream_lazy(weft_conn conn, const char* protocol, uint64_t token);
 
 /* Registers `protocol` for inbound streams. Streams that negotiate it wait

@@ -77,6 +77,14 @@ async def test_python_dials_reference_peer(impl, tmp_path):
                     await asyncio.wait_for(stream.read(), 0.05)
                 assert await echo_through(stream, data) == data
 
+            # Lazily opened, the request and its end submitted at once, as go-libp2p opens
+            # single-protocol streams. js-libp2p resets a stream whose end arrives before it
+            # has finished negotiating; weft's FIN waits for the answer.
+            request = os.urandom(1024)
+            for _ in range(20):
+                async with await conn.open_stream_lazy("/echo/1.0.0") as stream:
+                    assert await echo_through(stream, request) == request
+
             assert await perf_client(conn, PERF_BYTES, PERF_BYTES) == PERF_BYTES
 
             with pytest.raises(weft.ProtocolNotSupported):

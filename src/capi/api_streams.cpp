@@ -168,7 +168,7 @@ WEFT_API int weft_stream_close_write(weft_stream stream, uint64_t token) {
     if (int st = enter_stream(stream, NodeState::Access::submit, h, hold)) return st;
     auto& ns = *h->node;
     auto op = ns.new_op(WEFT_EVENT_CLOSE_WRITE, token, h->stream.connection->strand());
-    ns.launch(op, close_write_op(op, h->stream.channel));
+    ns.launch(op, close_write_op(op, h->stream.channel, h->stream.answer));
     return WEFT_OK;
   });
 }

@@ -111,8 +111,20 @@ Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stre
   co_return out;
 }
 
-Task<Outcome> close_write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream) {
+Task<Outcome> close_write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream,
+                             std::shared_ptr<ProtocolAnswer> answer) {
   WEFT_OP_PROLOGUE(op, out)
+  if (answer) {
+    // Opened lazily: the FIN waits for the listener's answer. js-libp2p
+    // resets a stream whose end arrives before it has finished negotiating
+    // (it cannot give the bytes read ahead back to a stream already ended).
+    auto waiting = answer->wait();
+    auto accepted = co_await std::move(waiting);
+    if (!accepted) {
+      out.error = std::move(accepted).error();
+      co_return out;
+    }
+  }
   auto closing = stream->close_write();
   auto st = co_await std::move(closing);
   if (!st) out.error = std::move(st).error();

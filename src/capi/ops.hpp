@@ -26,6 +26,8 @@ Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> strea
                       std::shared_ptr<ProtocolAnswer> answer, std::shared_ptr<TurnQueue> reads,
                       std::size_t max);
 Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, Bytes data);
-Task<Outcome> close_write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream);
+// `answer`: set for a stream opened lazily, whose FIN waits for it.
+Task<Outcome> close_write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream,
+                             std::shared_ptr<ProtocolAnswer> answer);
 
 }  // namespace weft::capi

@@ -461,6 +461,11 @@ TEST(CapiOperations, LazyOpenRefusedFailsTheFirstRead) {
   Event again = read_once(p.b, p.pb, s, 64, 4);
   EXPECT_NE(again.status, WEFT_OK);
   p.pb.expect(2);  // the write completes either way, once
+  // The FIN waited for the answer, and reports the refusal.
+  ASSERT_EQ(weft_stream_close_write(s, 6), WEFT_OK);
+  Event closed = p.pb.expect(6);
+  EXPECT_TRUE(closed.status == WEFT_ENOPROTO || closed.status == WEFT_ERESET)
+      << closed.status << " " << closed.error;
   EXPECT_EQ(weft_stream_free(s), WEFT_OK);
   ASSERT_EQ(weft_ping(p.conn, 5), WEFT_OK);
   EXPECT_EQ(p.pb.expect(5).status, WEFT_OK);
