@@ -197,13 +197,14 @@ typedef enum weft_limit {
   WEFT_LIMIT_INBOUND_STREAM_BACKLOG = 14,      /* default 256: per registered protocol */
   WEFT_LIMIT_MAX_READ_SIZE = 15,               /* default 1048576: largest weft_stream_read */
   WEFT_LIMIT_MAX_PENDING_EVENTS = 16,          /* default 65536: see weft_node_poll */
-  /* default 0 (0 to 10000): microseconds an I/O thread that ran out of work
-   * keeps polling for more before it sleeps in the kernel (one thread of
-   * the node at a time). Waking a sleeping thread costs tens of microseconds
-   * on many (virtual) machines, more than a small message's round trip: a
-   * spin of about the round trip cuts latency there, at the price of that
-   * much CPU after each burst of activity. Only for machines with CPUs to
-   * spare: a spinning thread holds a CPU other threads may be waiting for. */
+  /* default 50 (0 to 10000): microseconds an I/O thread that ran out of
+   * work keeps polling for more before it sleeps in the kernel; 0 sleeps at
+   * once. Waking a sleeping thread costs tens of microseconds on many
+   * (virtual) machines, more than a small message's round trip. The spin is
+   * adaptive: a thread spins only while work keeps coming back within this
+   * time, so an idle or slow-paced node never spins, and a spin that finds
+   * nothing costs this much CPU once. At most half the process's CPUs (at
+   * least one) spin at once, across all nodes. */
   WEFT_LIMIT_IO_SPIN_US = 17
 } weft_limit;
 

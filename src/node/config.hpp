@@ -38,13 +38,14 @@ struct NodeConfig {
   std::string agent_version;                // default "weft/<version>"
   std::size_t io_threads = 1;
   // How long an I/O thread that ran out of work keeps polling for more
-  // before it sleeps in the kernel; zero (the default) sleeps at once. A
-  // wake-up from the kernel costs tens of microseconds on many virtual
-  // machines, more than a small message's round trip, so spinning cuts
-  // latency there; but a spinning thread holds a CPU that other threads may
-  // need, which hurts as soon as runnable threads outnumber CPUs. One thread
-  // of a node spins at a time.
-  std::chrono::microseconds io_spin{0};
+  // before it sleeps in the kernel; zero sleeps at once. A wake-up from the
+  // kernel costs tens of microseconds on many virtual machines, more than a
+  // small message's round trip, so spinning cuts latency there. The spin is
+  // adaptive: a thread spins only while work keeps coming back within this
+  // time (a fast exchange), so an idle or slow-paced node never spins, and a
+  // spin that finds nothing costs this much CPU once. At most half the
+  // process's CPUs (at least one) spin at once, across all nodes.
+  std::chrono::microseconds io_spin{50};
   Limits limits;
   YamuxConfig yamux;
   perf::Config perf;

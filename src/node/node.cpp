@@ -1,6 +1,9 @@
 #include "node/node.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <future>
+#include <thread>
 
 #include "core/log.hpp"
 #include "core/spawn.hpp"
@@ -248,6 +251,35 @@ inline void cpu_relax() noexcept {
 
 }  // namespace
 
+namespace {
+
+// At most this many I/O threads of the process spin at once, whatever the
+// number of nodes: a spinner holds a CPU, and more of them than half the
+// CPUs would starve the threads that have work.
+std::atomic<int> spin_slots{std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2))};
+
+bool take_spin_slot() noexcept {
+  int free = spin_slots.load(std::memory_order_relaxed);
+  while (free > 0) {
+    if (spin_slots.compare_exchange_weak(free, free - 1, std::memory_order_acquire)) return true;
+  }
+  return false;
+}
+
+void give_spin_slot() noexcept { spin_slots.fetch_add(1, std::memory_order_release); }
+
+}  // namespace
+
+// Spinning pays when work comes back within the spin: during a fast
+// exchange (request/response, stream churn) it saves a kernel wake-up per
+// message. Whether it will is judged by the last idle gap. Measured asleep,
+// that gap includes the very wake-up a spin would save (on virtual machines
+// about as long as the spin itself), so a thread spins when its last gap was
+// shorter than kSpinWorthGap spins. Traffic spaced further apart never makes
+// it spin: an idle node, keep-alives and slow request streams cost nothing,
+// and a burst ends with at most one spin that finds nothing.
+constexpr int kSpinWorthGap = 8;
+
 void Node::run_io_thread() {
   const auto spin = config_.io_spin;
   if (spin.count() <= 0) {
@@ -255,28 +287,23 @@ void Node::run_io_thread() {
     return;
   }
   using Clock = std::chrono::steady_clock;
-  auto last_work = Clock::now();
-  bool spinning = false;  // this thread holds io_spinner_
+  bool spin_pays = false;
   while (!io_->stopped()) {
-    if (io_->poll() > 0) {
-      last_work = Clock::now();
-      continue;
-    }
-    if (Clock::now() - last_work < spin) {
-      if (!spinning) spinning = !io_spinner_.exchange(true);
-      if (spinning) {
-        cpu_relax();
-        continue;
+    if (io_->poll() > 0) continue;
+    const auto idle_since = Clock::now();
+    if (spin_pays && take_spin_slot()) {
+      bool found = false;
+      while (!found && Clock::now() - idle_since < spin && !io_->stopped()) {
+        found = io_->poll() > 0;
+        if (!found) cpu_relax();
       }
-    }
-    if (spinning) {
-      io_spinner_.store(false);
-      spinning = false;
+      give_spin_slot();
+      if (found) continue;
+      spin_pays = false;
     }
     if (io_->run_one() == 0) break;  // stopped
-    last_work = Clock::now();
+    spin_pays = Clock::now() - idle_since < kSpinWorthGap * spin;
   }
-  if (spinning) io_spinner_.store(false);
 }
 
 Task<void> Node::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor) {

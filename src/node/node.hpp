@@ -134,8 +134,9 @@ class Node {
   std::optional<StreamHandler> handler_for(std::string_view protocol) const;
   identify::Info local_identify_info(const Connection& conn) const;
   void install_builtin_handlers();
-  // An I/O thread's loop: runs handlers until the io_context stops, polling
-  // for config_.io_spin after the last one before sleeping in the kernel.
+  // An I/O thread's loop: runs handlers until the io_context stops; while
+  // work keeps arriving within config_.io_spin, it polls that long for more
+  // before sleeping in the kernel.
   void run_io_thread();
   void push_identify_to_peers();
   void trace(std::string what);
@@ -155,7 +156,6 @@ class Node {
   std::unique_ptr<IoContext> io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
-  std::atomic<bool> io_spinner_{false};  // an I/O thread is spinning
   ConnectionManager connections_;
   std::atomic<std::uint64_t> next_connection_id_{1};
   std::atomic<std::uint64_t> connections_opened_{0}, connections_failed_{0};

@@ -444,11 +444,32 @@ std::chrono::microseconds process_cpu_time() {
 
 }  // namespace
 
+// The spin adapts: a peer whose bytes come spaced further apart than the
+// spin is worth never makes the node spin. Here 25 bytes of a handshake
+// arrive 30 ms apart with a 2 ms spin: a thread that spun after each would
+// burn 50 ms of CPU; the node spends a fraction of that.
+TEST(Node, IoSpinSkipsSlowPacedTraffic) {
+  NodeConfig cfg;
+  cfg.io_spin = 2ms;
+  auto a = make_node(cfg);
+  RawClient client(*a);
+  const std::string hello = "\x13/multistream/1.0.0\n/noise\n";
+  std::this_thread::sleep_for(50ms);
+  const auto cpu0 = process_cpu_time();
+  for (std::size_t i = 0; i < 25; ++i) {
+    asio::write(client.sock, asio::buffer(hello.data() + i, 1));
+    std::this_thread::sleep_for(30ms);
+  }
+  const auto used = process_cpu_time() - cpu0;
+  EXPECT_LT(used, 25ms) << used.count() << " us of CPU for 25 bytes 30 ms apart";
+}
+
 // I/O threads spin only briefly after work: with no spin and with the
 // longest one, pings work, and an idle node's threads go to sleep (the
 // process uses little CPU while nothing happens).
 TEST(Node, IoSpinIsBoundedAndOptional) {
-  for (auto spin : {std::chrono::microseconds(0), std::chrono::microseconds(10000)}) {
+  for (auto spin : {std::chrono::microseconds(0), std::chrono::microseconds(50),
+                    std::chrono::microseconds(10000)}) {
     NodeConfig cfg;
     cfg.io_threads = 2;
     cfg.io_spin = spin;
