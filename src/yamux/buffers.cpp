@@ -37,11 +37,26 @@ std::size_t RingBuffer::read(MutableBytesView out) noexcept {
   const std::size_t first = std::min(n, capacity_ - head_);
   std::memcpy(out.data(), data_.get() + head_, first);
   if (n > first) std::memcpy(out.data() + first, data_.get(), n - first);
+  consume(n);
+  return n;
+}
+
+std::size_t RingBuffer::read_append(Bytes& out, std::size_t max) {
+  const std::size_t n = std::min(max, size_);
+  if (n == 0) return 0;
+  const std::size_t first = std::min(n, capacity_ - head_);
+  out.reserve(out.size() + n);
+  out.insert(out.end(), data_.get() + head_, data_.get() + head_ + first);
+  out.insert(out.end(), data_.get(), data_.get() + (n - first));
+  consume(n);
+  return n;
+}
+
+void RingBuffer::consume(std::size_t n) noexcept {
   head_ += n;
   if (head_ >= capacity_) head_ -= capacity_;
   size_ -= n;
   if (size_ == 0) head_ = 0;  // keeps later writes contiguous
-  return n;
 }
 
 void RingBuffer::release() noexcept {

@@ -22,6 +22,9 @@ class RingBuffer {
   void write(BytesView b, std::size_t max_capacity);
   // Copies up to out.size() bytes out; returns how many.
   std::size_t read(MutableBytesView out) noexcept;
+  // Moves up to `max` bytes to the end of `out`, which grows without being
+  // zero-filled first; returns how many.
+  std::size_t read_append(Bytes& out, std::size_t max);
 
   std::size_t size() const noexcept { return size_; }
   std::size_t capacity() const noexcept { return capacity_; }
@@ -31,6 +34,7 @@ class RingBuffer {
 
  private:
   void grow(std::size_t needed, std::size_t max_capacity);
+  void consume(std::size_t n) noexcept;
 
   std::unique_ptr<std::uint8_t[]> data_;
   std::size_t capacity_ = 0;

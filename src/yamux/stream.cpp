@@ -69,8 +69,8 @@ Task<Result<Bytes>> YamuxStream::read_bytes_impl(std::size_t max) {
   auto waiting = wait_readable();
   auto ready = co_await std::move(waiting);
   if (!ready) co_return std::move(ready).error();
-  Bytes out(std::min(max, recv_buf_.size()));
-  recv_buf_.read(MutableBytesView(out));
+  Bytes out;
+  recv_buf_.read_append(out, max);
   update_receive_window();
   co_return out;
 }

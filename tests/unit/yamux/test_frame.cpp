@@ -52,9 +52,17 @@ TEST(YamuxRingBuffer, WrapsAndGrows) {
     const std::size_t w = std::min(in.size() - written, step * 37 % 3001 + 1);
     r.write(BytesView(in).subspan(written, w), 1 << 20);
     written += w;
-    Bytes tmp(step * 13 % 2000 + 1);
-    const std::size_t n = r.read(tmp);
-    out.insert(out.end(), tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(n));
+    const std::size_t want = step * 13 % 2000 + 1;
+    if (step % 2 == 0) {
+      Bytes tmp(want);
+      const std::size_t n = r.read(tmp);
+      out.insert(out.end(), tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(n));
+    } else {
+      const std::size_t before = out.size();
+      const std::size_t n = r.read_append(out, want);
+      EXPECT_EQ(out.size(), before + n);
+      EXPECT_LE(n, want);
+    }
     if (written == in.size()) {
       Bytes rest(r.size());
       EXPECT_EQ(r.read(rest), rest.size());
@@ -70,6 +78,8 @@ TEST(YamuxRingBuffer, WrapsAndGrows) {
   EXPECT_EQ(r.capacity(), 0u);
   Bytes none(4);
   EXPECT_EQ(r.read(none), 0u);
+  EXPECT_EQ(r.read_append(none, 4), 0u);
+  EXPECT_EQ(none.size(), 4u);
 }
 
 TEST(YamuxRingBuffer, GrowthRespectsMaxCapacityUnlessOneWriteNeedsMore) {
