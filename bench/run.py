@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """weft's benchmark suite: weft, go-libp2p, rust-libp2p and js-libp2p on this machine, same run.
 
-  python3 bench/run.py [--quick] [--runs N] [--only weft,go,rust,js,weft-cli,weft-boringssl,weft-nospin]
+  python3 bench/run.py [--quick] [--runs N] [--only weft,go,rust,js,weft-cli,weft-boringssl,weft-spin]
 
 Builds every peer (bench/peers/<impl>/build.sh), runs each implementation against itself and
 weft against each of the others in both directions, measures the machine's limits (iperf3, the
@@ -25,9 +25,10 @@ from benchlib.metrics import FULL, QUICK, Pair, PairRun, Peer, RunRecord  # noqa
 from benchlib.report import METRICS, evaluate_targets, markdown, summarize  # noqa: E402
 
 CONTRACT_PEERS = ["weft", "go", "rust", "js"]
-EXTRA_ROWS = ["weft-cli", "weft-boringssl", "weft-nospin"]
-# weft-nospin: weft's peer with its I/O threads sleeping as soon as they run out of
-# work (WEFT_LIMIT_IO_SPIN_US = 0; the default spins up to 50 µs while work keeps coming).
+EXTRA_ROWS = ["weft-cli", "weft-boringssl", "weft-spin"]
+# weft-spin: weft's peer with its I/O threads spinning up to this long before they
+# sleep, while work keeps coming back soon (WEFT_LIMIT_IO_SPIN_US; the default is 0).
+IO_SPIN_US = 50
 RESULTS = environment.ROOT / "bench" / "results"
 
 
@@ -73,9 +74,9 @@ def build_everything(selected: list[str]) -> tuple[dict[str, environment.Build],
         builds["weft-cli"] = environment.Build("weft-cli", ok, "" if ok else f"{tool} was not built")
         if ok:
             peers["weft-cli"] = Peer("weft-cli", [str(tool)], is_cli=True)
-    if "weft-nospin" in selected and builds.get("weft", environment.Build("weft", False)).ok:
-        builds["weft-nospin"] = environment.Build("weft-nospin", True)
-        peers["weft-nospin"] = Peer("weft-nospin", ["env", "WEFT_BENCH_IO_SPIN_US=0",
+    if "weft-spin" in selected and builds.get("weft", environment.Build("weft", False)).ok:
+        builds["weft-spin"] = environment.Build("weft-spin", True)
+        peers["weft-spin"] = Peer("weft-spin", ["env", f"WEFT_BENCH_IO_SPIN_US={IO_SPIN_US}",
                                                 str(environment.PEERS / "weft" / "peer")])
     if "weft-boringssl" in selected:
         say("build: weft with BoringSSL ...")

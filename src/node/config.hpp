@@ -38,14 +38,16 @@ struct NodeConfig {
   std::string agent_version;                // default "weft/<version>"
   std::size_t io_threads = 1;
   // How long an I/O thread that ran out of work keeps polling for more
-  // before it sleeps in the kernel; zero sleeps at once. A wake-up from the
-  // kernel costs tens of microseconds on many virtual machines, more than a
-  // small message's round trip, so spinning cuts latency there. The spin is
-  // adaptive: a thread spins only while work keeps coming back within this
-  // time (a fast exchange), so an idle or slow-paced node never spins, and a
-  // spin that finds nothing costs this much CPU once. At most half the
-  // process's CPUs (at least one) spin at once, across all nodes.
-  std::chrono::microseconds io_spin{50};
+  // before it sleeps in the kernel; zero (the default) sleeps at once. A
+  // wake-up from the kernel costs tens of microseconds on many virtual
+  // machines, more than a small message's round trip, so spinning cuts
+  // latency there. The spin is adaptive: a thread spins only while work keeps
+  // coming back soon (a fast exchange), so an idle or slow-paced node never
+  // spins. At most half the process's CPUs (at least one) spin at once,
+  // across all nodes. Not the default: a spinner holds a CPU that threads of
+  // this or another process may need; where runnable threads outnumber CPUs,
+  // bulk transfers slow down (a quarter, on two cores, with both ends local).
+  std::chrono::microseconds io_spin{0};
   Limits limits;
   YamuxConfig yamux;
   perf::Config perf;
