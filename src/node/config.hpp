@@ -46,7 +46,8 @@ struct NodeConfig {
   // spins. At most half the process's CPUs (at least one) spin at once,
   // across all nodes. Not the default: a spinner holds a CPU that threads of
   // this or another process may need; where runnable threads outnumber CPUs,
-  // bulk transfers slow down (a quarter, on two cores, with both ends local).
+  // bulk transfers slow down (uploads by about a fifth in the benchmark on
+  // two cores with both ends on the machine).
   std::chrono::microseconds io_spin{0};
   Limits limits;
   YamuxConfig yamux;

@@ -249,10 +249,6 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-}  // namespace
-
-namespace {
-
 // At most this many I/O threads of the process spin at once, whatever the
 // number of nodes: a spinner holds a CPU, and more of them than half the
 // CPUs would starve the threads that have work.
