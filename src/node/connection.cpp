@@ -306,6 +306,7 @@ Task<Status> Connection::upgrade(std::unique_ptr<TcpChannel> raw,
 
   noise_config.muxers = {std::string(kYamux)};  // yamux only: see INTEROP notes on muxer order
   noise_config.verified_signatures = node_.config().noise_verified_signatures;
+  noise_config.ephemeral_keys = node_.ephemeral_keys_;
   auto handshake = noise_handshake(std::move(raw), node_.identity(), initiator,
                                    expected_peer ? &*expected_peer : nullptr, noise_config);
   WEFT_CO_TRY(auto secured, co_await std::move(handshake));

@@ -25,6 +25,7 @@
 #include "core/live.hpp"
 #include "core/spawn.hpp"
 #include "node/config.hpp"
+#include "noise/ephemeral_keys.hpp"
 #include "node/connection.hpp"
 #include "node/connection_manager.hpp"
 
@@ -144,6 +145,8 @@ class Node {
   LiveToken<Live::nodes> live_;
   NodeConfig config_;
   Identity identity_;
+  // Spare Noise ephemeral keys, shared by this node's handshakes.
+  std::shared_ptr<noise::EphemeralKeys> ephemeral_keys_ = std::make_shared<noise::EphemeralKeys>();
   // Makes io_context's shutdown (destroy every queued handler, keep the
   // services) callable before its destruction.
   class IoContext : public asio::io_context {

@@ -127,12 +127,20 @@ Task<Result<Outcome>> run_handshake(ByteChannel& raw, const Identity& local, boo
   // every session still gets its own keys.
   const crypto::SignedX25519Key static_key =
       local.signed_x25519_key(noise::kStaticKeySignaturePrefix);
-  XXHandshake hs(initiator, static_key.key, /*prologue=*/{});
+  std::optional<crypto::X25519KeyPair> ephemeral;
+  if (cfg.ephemeral_keys) ephemeral = cfg.ephemeral_keys->take();
+  XXHandshake hs(initiator, static_key.key, /*prologue=*/{}, ephemeral);
+  // Our first message is out and the remote's answer takes at least a round
+  // trip: the time to make the next handshake's ephemeral key.
+  auto replenish = [&cfg] {
+    if (cfg.ephemeral_keys) cfg.ephemeral_keys->replenish();
+  };
   WEFT_CO_TRY(Bytes our_payload, make_payload(local, static_key, cfg));
   Bytes payload;
   RemoteIdentity remote;
   if (initiator) {
     WEFT_CO_CHECK(co_await send_message(raw, hs, {}));
+    replenish();
     if (cfg.before_message_2) {
       auto before = cfg.before_message_2(raw);
       WEFT_CO_CHECK(co_await std::move(before));
@@ -144,6 +152,7 @@ Task<Result<Outcome>> run_handshake(ByteChannel& raw, const Identity& local, boo
   } else {
     WEFT_CO_CHECK(co_await receive_message(raw, hs, cfg, payload));  // its payload is unused
     WEFT_CO_CHECK(co_await send_message(raw, hs, our_payload));
+    replenish();
     WEFT_CO_CHECK(co_await receive_message(raw, hs, cfg, payload));
     WEFT_CO_TRY(remote, verify_payload(payload, hs.remote_static(), expected, cfg));
   }

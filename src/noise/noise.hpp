@@ -17,6 +17,7 @@
 
 #include "core/byte_channel.hpp"
 #include "crypto/keys.hpp"
+#include "noise/ephemeral_keys.hpp"
 #include "noise/noise_channel.hpp"
 #include "noise/verified_signatures.hpp"
 
@@ -39,6 +40,10 @@ struct NoiseConfig {
   // Remote signatures already verified (see verified_signatures.hpp): a
   // remote presenting one again is not verified again. Null: always verify.
   std::shared_ptr<noise::VerifiedSignatures> verified_signatures;
+  // Spare ephemeral keys (see ephemeral_keys.hpp): the handshake takes one
+  // and makes the next while it waits for the remote. Null: each handshake
+  // generates its own when it needs it.
+  std::shared_ptr<noise::EphemeralKeys> ephemeral_keys;
 };
 
 struct SecureConnection {
