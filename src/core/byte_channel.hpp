@@ -45,8 +45,9 @@ class ByteChannel {
   // Like write_all, for a writer that has more to send at once (a protocol
   // answer followed by the reply, the last bytes followed by close_write):
   // the bytes may wait for what the caller writes next in the same turn, so
-  // both travel together. They are not held back past the caller's next
-  // suspension. Default: write_all.
+  // both travel together. They go out no later than the caller's next
+  // write, close_write or wait for input on this channel (a Yamux stream
+  // sends them once the caller suspends). Default: write_all.
   virtual Task<Status> write_more(BytesView data) { return write_all(data); }
 
   // Staged writing, for one writer that batches (the Yamux session):

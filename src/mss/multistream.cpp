@@ -126,7 +126,8 @@ Task<Status> select_lazy(ByteChannel& channel, std::string protocol, Config conf
   Bytes out;
   encode_message(kProtocolId, out);
   encode_message(protocol, out);
-  co_return co_await channel.write_all(out);
+  // What follows a lazy proposal (the protocol's first message) may join it.
+  co_return co_await channel.write_more(out);
 }
 
 Task<Status> confirm(ByteChannel& channel, std::string protocol, Config config) {

@@ -37,7 +37,7 @@ asio::ip::tcp::endpoint TcpChannel::remote_endpoint() const { return remote_; }
 // yet, and the reactor tries the system call once before waiting anyway.
 
 Task<Result<std::size_t>> TcpChannel::read_some_impl(MutableBytesView buf) {
-  if (!drained_) {
+  if (!drained_ || !held_.empty()) {
     std::error_code ec;
     const std::size_t n = socket_.read_some(asio::buffer(buf.data(), buf.size()), ec);
     if (!ec) {
@@ -46,13 +46,34 @@ Task<Result<std::size_t>> TcpChannel::read_some_impl(MutableBytesView buf) {
     }
     if (!would_block(ec)) co_return Error::from(ec, "tcp read");
   }
+  if (!held_.empty()) {
+    // About to wait for the remote, which may be waiting for these bytes.
+    Bytes held = std::move(held_);
+    held_.clear();
+    auto flushing = write_all(held);
+    WEFT_CO_CHECK(co_await std::move(flushing));
+  }
   auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
   if (ec) co_return Error::from(ec, "tcp read");
   drained_ = n < buf.size();
   co_return n;
 }
 
+Task<Status> TcpChannel::write_more(BytesView data) {
+  append(held_, data);
+  co_return Status{};
+}
+
 Task<Status> TcpChannel::write_all(BytesView data) {
+  Bytes joined;
+  if (!held_.empty()) {
+    // Only small protocol messages are ever held: one copy is cheaper than
+    // a second system call and segment.
+    joined = std::move(held_);
+    held_.clear();
+    append(joined, data);
+    data = joined;
+  }
   std::size_t done = 0;
   while (done < data.size()) {
     std::error_code ec;
@@ -69,6 +90,12 @@ Task<Status> TcpChannel::write_all(BytesView data) {
 }
 
 Task<Status> TcpChannel::close_write() {
+  if (!held_.empty()) {
+    Bytes held = std::move(held_);
+    held_.clear();
+    auto flushing = write_all(held);
+    WEFT_CO_CHECK(co_await std::move(flushing));
+  }
   std::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (ec && ec != asio::error::not_connected) co_return Error::from(ec, "tcp shutdown");
