@@ -31,8 +31,10 @@
  *  5. Every function is thread-safe, never throws, never blocks on the
  *     network (only weft_node_stop and weft_node_poll wait, each bounded by
  *     its timeout), and may be called from any thread, including a thread
- *     that is handling events. Protocol work runs on the node's own threads;
- *     a caller that gives up on an operation cannot interrupt it halfway.
+ *     that is handling events. Protocol work runs on the node's own threads
+ *     (or, with weft_config_set_io_threads(config, 0), inside the caller's
+ *     weft_node_poll); a caller that gives up on an operation cannot
+ *     interrupt it halfway.
  *
  * Errors: every function returns a weft_status (0 = WEFT_OK). On failure,
  * weft_last_error() gives a message with detail for the calling thread.
@@ -175,7 +177,16 @@ WEFT_API int weft_config_set_identity_file(weft_config config, const char* path)
 /* The identify agent version (default "weft/<version>"). Copied. */
 WEFT_API int weft_config_set_agent_version(weft_config config, const char* agent);
 
-/* I/O threads of the node (default 1, at most 64). */
+/* I/O threads of the node (default 1, at most 64).
+ *
+ * 0: the node has no threads of its own; its I/O runs inside the threads
+ * that wait in weft_node_poll (and in weft_node_stop while it waits). Each
+ * request/response round trip then saves two hand-offs between threads,
+ * two kernel wake-ups (several times faster ping round trips on virtual
+ * machines), and burns no CPU while idle. The price: the node makes progress
+ * only while some thread waits in weft_node_poll, so an application that
+ * spends long between polls delays its keep-alives, timers and peers.
+ * weft_node_event_fd fails with WEFT_EINVAL for such a node. */
 WEFT_API int weft_config_set_io_threads(weft_config config, unsigned threads);
 
 /* Limits. Every limit has a default; values are counts, bytes or
@@ -302,13 +313,17 @@ typedef enum weft_event_type {
 
 /* A file descriptor that is readable while the node's queue has events
  * (level-triggered). Owned by the node: do not close or read it. Valid
- * until weft_node_close. */
+ * until weft_node_close. WEFT_EINVAL for a node without I/O threads, which
+ * must be driven by weft_node_poll. */
 WEFT_API int weft_node_event_fd(weft_node node, int* fd);
 
 /* Moves up to `max` queued events into `events` (in completion order),
  * waiting up to `timeout_ms` for the first one (0: do not wait; -1: wait
  * until one arrives or the node is closed). `count` receives the number
  * moved. Several threads may poll one node; each event goes to one of them.
+ * For a node without I/O threads (weft_config_set_io_threads), the waiting
+ * threads run the node's I/O until an event is queued or the timeout ends;
+ * a timeout of 0 runs what is ready now without waiting.
  * While WEFT_LIMIT_MAX_PENDING_EVENTS events (or more) are queued, new
  * submissions fail with WEFT_ELIMIT until the queue is drained. Returns
  * WEFT_ENOTFOUND if the node is closed while waiting. */

@@ -168,9 +168,9 @@ WEFT_API int weft_config_set_io_threads(weft_config config, unsigned threads) {
   return guarded("weft_config_set_io_threads", [&]() -> int {
     std::shared_ptr<ConfigState> cfg;
     if (int st = lookup(config, cfg)) return st;
-    if (threads < 1 || threads > 64)
+    if (threads > 64)
       return fail(WEFT_EINVAL,
-                  "io threads must be between 1 and 64, not " + std::to_string(threads));
+                  "io threads must be between 0 and 64, not " + std::to_string(threads));
     std::lock_guard lock(cfg->mu);
     cfg->node.io_threads = threads;
     return WEFT_OK;

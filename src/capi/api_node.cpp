@@ -142,6 +142,10 @@ WEFT_API int weft_node_event_fd(weft_node node, int* fd) {
     NodeState::Hold hold;
     if (int st = enter_node(node, NodeState::Access::inspect, ns, hold)) return st;
     if (fd == nullptr) return fail(WEFT_EINVAL, "fd is NULL");
+    if (ns->node().driven())
+      return fail(WEFT_EINVAL,
+                  "the node has no I/O threads: it runs inside weft_node_poll, which must be "
+                  "called to wait for its events");
     *fd = ns->events().watch_fd();
     return WEFT_OK;
   });
@@ -158,9 +162,10 @@ WEFT_API int weft_node_poll(weft_node node, weft_event** events, size_t max, int
     if (max == 0) return fail(WEFT_EINVAL, "max is 0");
     if (timeout_ms < -1) return fail(WEFT_EINVAL, "timeout_ms must be -1 or more");
     // No hold on the node's life while waiting: close must not wait for
-    // pollers; it closes the queue, which wakes them.
+    // pollers; it closes the queue, which wakes them (see NodeState::poll
+    // for a node driven by its pollers).
     size_t n = 0;
-    if (ns->events().pop(events, max, timeout_ms, n) == EventQueue::PopResult::closed)
+    if (ns->poll(events, max, timeout_ms, n) == EventQueue::PopResult::closed)
       return fail(WEFT_ENOTFOUND, "the node was closed");
     *count = n;
     return WEFT_OK;

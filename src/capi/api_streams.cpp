@@ -1,6 +1,7 @@
 // Connections and streams: dial, ping, identify, open/accept, read/write.
 #include "capi/lookup.hpp"
 #include "capi/ops.hpp"
+#include "capi/write_buffers.hpp"
 
 using namespace weft;
 using namespace weft::capi;
@@ -154,7 +155,7 @@ WEFT_API int weft_stream_write(weft_stream stream, const uint8_t* data, size_t l
     if (int st = enter_stream(stream, NodeState::Access::submit, h, hold)) return st;
     if (data == nullptr && len != 0) return fail(WEFT_EINVAL, "data is NULL but len is not 0");
     auto& ns = *h->node;
-    Bytes copy(data, data + len);
+    Bytes copy = WriteBuffers::instance().copy_of(data, len);
     auto op = ns.new_op(WEFT_EVENT_WRITE, token, h->stream.connection->strand());
     ns.launch(op, write_op(op, h->stream.channel, std::move(copy)));
     return WEFT_OK;

@@ -196,7 +196,8 @@ int NodeState::close() {
   // Calls that looked a handle up just before hold a copy for a moment (they
   // fail now that the node is closed); the connections and streams handles
   // refer to must be gone before the io_context is.
-  while (live_handles.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (live_handles.load() > 0 || drivers_.load() > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   events_.close();
   backlogs.clear();
   // Coroutine frames still waiting in the io_context go first (they refer
@@ -211,6 +212,49 @@ int NodeState::close() {
   }
   node_.reset();
   return WEFT_OK;
+}
+
+EventQueue::PopResult NodeState::poll(weft_event** out, std::size_t max, int timeout_ms,
+                                      std::size_t& count) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto until = timeout_ms < 0 ? Clock::time_point::max()
+                                    : start + std::chrono::milliseconds(timeout_ms);
+  {
+    // The hold only admits the driver; it is not kept while waiting, so
+    // stop and close never wait for a poller (they stop the node's I/O,
+    // which sends drivers back here at once).
+    Hold hold;
+    const bool drive = try_enter(hold, Access::submit) && node_->driven();
+    if (!drive) {
+      hold = Hold();
+      return events_.pop(out, max, timeout_ms, count);
+    }
+    drivers_.fetch_add(1);
+  }
+  EventQueue::PopResult result = EventQueue::PopResult::ok;
+  bool stopped = false;
+  for (bool drove = false;;) {
+    result = events_.pop(out, max, 0, count);
+    if (result == EventQueue::PopResult::closed || count > 0) break;
+    if (drove && Clock::now() >= until) break;
+    if (node_->drive(until) == 0 && node_->io_stopped()) {
+      stopped = true;
+      break;
+    }
+    drove = true;
+  }
+  drivers_.fetch_sub(1);
+  if (stopped) {
+    // Stopped while waiting: the operations' last events may still come.
+    int left_ms = -1;
+    if (timeout_ms >= 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      left_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+    }
+    result = events_.pop(out, max, left_ms, count);
+  }
+  return result;
 }
 
 std::shared_ptr<Op> NodeState::new_op(int type, std::uint64_t token,

@@ -114,6 +114,11 @@ class NodeState : public std::enable_shared_from_this<NodeState> {
   // Conn and stream handle objects alive (see HandleLease).
   std::atomic<int> live_handles{0};
 
+  // weft_node_poll: moves up to `max` events into `out`, waiting up to
+  // timeout_ms (-1: no limit) for the first. A node without I/O threads is
+  // driven by the calling thread while it waits.
+  EventQueue::PopResult poll(weft_event** out, std::size_t max, int timeout_ms, std::size_t& count);
+
   const std::uint64_t max_read_size;
   const std::uint64_t max_pending_events;
   const std::size_t inbound_stream_backlog;
@@ -134,6 +139,9 @@ class NodeState : public std::enable_shared_from_this<NodeState> {
   std::uint64_t id_ = 0;
   std::unique_ptr<Node> node_;
   EventQueue events_;
+  // Threads driving the node inside poll(); close() waits for them to leave
+  // before it frees the node (they leave as soon as it is stopped).
+  std::atomic<int> drivers_{0};
 
   std::mutex lifecycle_mu_;
   mutable std::shared_mutex life_;

@@ -1,5 +1,7 @@
 #include "capi/ops.hpp"
 
+#include "capi/write_buffers.hpp"
+
 // Asio 1.22 throws operation_aborted from the next co_await of a coroutine
 // chain that was cancelled unless this is turned off first; weft reports
 // cancellation as errc::canceled instead.
@@ -108,6 +110,7 @@ Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stre
   } else {
     out.count = data.size();
   }
+  WriteBuffers::instance().give_back(std::move(data));
   co_return out;
 }
 

@@ -36,6 +36,10 @@ struct NodeConfig {
   std::optional<Identity> identity;         // generated when empty
   std::vector<std::string> listen_addrs;    // multiaddrs; "/ip4/127.0.0.1/tcp/0" etc.
   std::string agent_version;                // default "weft/<version>"
+  // Threads that run the node's I/O. Zero: none; the application drives
+  // the node from its own thread through Node::drive() (weft_node_poll in the
+  // C ABI), which saves the two thread hand-offs of every request/response
+  // round trip. I/O then progresses only while some thread drives.
   std::size_t io_threads = 1;
   // How long an I/O thread that ran out of work keeps polling for more
   // before it sleeps in the kernel; zero (the default) sleeps at once. A

@@ -45,8 +45,8 @@ Task<void> receive_identify_push(Stream s) {
 }
 
 Result<std::unique_ptr<Node>> Node::create(NodeConfig config) {
-  if (config.io_threads == 0 || config.io_threads > 64)
-    return Error{errc::invalid_argument, "io_threads must be between 1 and 64"};
+  if (config.io_threads > 64)
+    return Error{errc::invalid_argument, "io_threads must be between 0 and 64"};
   if (config.io_spin.count() < 0 || config.io_spin > std::chrono::milliseconds(10))
     return Error{errc::invalid_argument, "io_spin must be between 0 and 10 ms"};
   for (const auto& a : config.listen_addrs) {
@@ -220,6 +220,7 @@ Status Node::start() {
       ended->set_value();
     });
   }
+  drivable_.store(true, std::memory_order_release);
   // A thread is counted from its creation (so the count is exact as soon as
   // start returns) until its function ends, just before the join.
   for (std::size_t i = 0; i < config_.io_threads; ++i) {
@@ -300,6 +301,28 @@ void Node::run_io_thread() {
     if (io_->run_one() == 0) break;  // stopped
     spin_pays = Clock::now() - idle_since < kSpinWorthGap * spin;
   }
+}
+
+std::size_t Node::drive(std::chrono::steady_clock::time_point until) {
+  if (!drivable_.load(std::memory_order_acquire)) return 0;
+  drivers_.fetch_add(1, std::memory_order_acq_rel);
+  // Everything ready first (a burst of completions is handled in one call),
+  // then, with nothing ready, a wait in the reactor for the next.
+  std::size_t ran = io_->poll();
+  if (ran == 0 && drivable_.load(std::memory_order_acquire)) ran = io_->run_one_until(until);
+  drivers_.fetch_sub(1, std::memory_order_acq_rel);
+  return ran;
+}
+
+bool Node::wait_until(const std::function<bool()>& done,
+                      std::chrono::steady_clock::time_point deadline) {
+  while (!done()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    // Short slices: done() may also turn true in another driving thread.
+    drive(std::min(deadline, now + std::chrono::milliseconds(1)));
+  }
+  return true;
 }
 
 Task<void> Node::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor) {
@@ -415,17 +438,32 @@ void Node::stop(std::chrono::milliseconds deadline) {
         acc->close(ec);
       });
   }
-  for (auto& f : accept_loops) f.wait_for(kAbortMargin);
+  if (driven()) {
+    wait_until(
+        [&] {
+          return std::all_of(accept_loops.begin(), accept_loops.end(), [](const auto& f) {
+            return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+          });
+        },
+        std::chrono::steady_clock::now() + kAbortMargin);
+  } else {
+    for (auto& f : accept_loops) f.wait_for(kAbortMargin);
+  }
   trace("listeners");
 
   // 3. Connections: graceful until the deadline (handshaking ones are
   //    aborted at once), then aborted.
   for (auto& c : connections_.snapshot())
     asio::post(c->strand(), [c] { c->shutdown(Error{errc::stopped, "the node is stopping"}); });
-  if (!connections_.wait_empty(t_end)) {
+  // Without I/O threads, this thread drives the node while it waits.
+  auto no_connections = [this] { return connections_.wait_empty({}); };
+  auto wait_for_connections = [&](std::chrono::steady_clock::time_point until) {
+    return driven() ? wait_until(no_connections, until) : connections_.wait_empty(until);
+  };
+  if (!wait_for_connections(t_end)) {
     for (auto& c : connections_.snapshot())
       asio::post(c->strand(), [c] { c->abort(Error{errc::stopped, "stop deadline passed"}); });
-    connections_.wait_empty(std::chrono::steady_clock::now() + kAbortMargin);
+    wait_for_connections(std::chrono::steady_clock::now() + kAbortMargin);
   }
   trace("connections");
 
@@ -438,9 +476,13 @@ void Node::stop(std::chrono::milliseconds deadline) {
 
   // 5. The I/O threads: let what remains drain, then stop the loop.
   work_.reset();
+  drivable_.store(false, std::memory_order_release);
   io_->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  // Threads driving the node finish the handler they are running; drive()
+  // runs none from now on.
+  while (drivers_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
   {
     // No thread touches the listeners any more: one whose close never ran
     // (its thread was stuck past the margin) is closed here, and a stopped

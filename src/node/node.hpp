@@ -47,6 +47,17 @@ class Node {
 
   // Binds every listen address and starts the I/O threads.
   Status start();
+
+  // A node without I/O threads (io_threads 0) runs its I/O in the threads
+  // that call drive(): the handlers ready now, or else the first one to
+  // become ready before `until`. Returns how many handlers ran; 0 once the
+  // node is stopped (drive() then returns at once) or at `until`. Several
+  // threads may drive at once. Any node may be driven, but a node with I/O
+  // threads never needs it.
+  std::size_t drive(std::chrono::steady_clock::time_point until);
+  bool driven() const { return config_.io_threads == 0; }
+  // Whether the node's I/O has stopped for good (after stop()).
+  bool io_stopped() const { return io_->stopped(); }
   // Halts the connection manager (no new dials, accepts or streams), closes
   // the listeners, closes connections gracefully until `deadline`, aborts
   // whatever is left, then stops the I/O threads. Idempotent; returns within
@@ -139,6 +150,8 @@ class Node {
   // work keeps arriving within config_.io_spin, it polls that long for more
   // before sleeping in the kernel.
   void run_io_thread();
+  // Waits until done() or `deadline`; a driven node drives meanwhile.
+  bool wait_until(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline);
   void push_identify_to_peers();
   void trace(std::string what);
 
@@ -159,6 +172,10 @@ class Node {
   std::unique_ptr<IoContext> io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
+  std::atomic<int> drivers_{0};  // threads inside drive()
+  // Between start() and the end of stop(): run_one() on an io_context with
+  // no work (before start) would stop it for good.
+  std::atomic<bool> drivable_{false};
   ConnectionManager connections_;
   std::atomic<std::uint64_t> next_connection_id_{1};
   std::atomic<std::uint64_t> connections_opened_{0}, connections_failed_{0};

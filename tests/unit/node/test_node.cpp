@@ -213,7 +213,7 @@ TEST(Node, CreateRejectsBadConfig) {
   cfg.listen_addrs = {"/dns4/example.com/tcp/1"};
   EXPECT_EQ(Node::create(cfg).code(), errc::invalid_argument);
   cfg.listen_addrs = {};
-  cfg.io_threads = 0;
+  cfg.io_threads = 65;
   EXPECT_EQ(Node::create(cfg).code(), errc::invalid_argument);
   cfg.io_threads = 1;
   cfg.io_spin = std::chrono::microseconds(10001);
