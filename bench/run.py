@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """weft's benchmark suite: weft, go-libp2p, rust-libp2p and js-libp2p on this machine, same run.
 
-  python3 bench/run.py [--quick] [--runs N] [--only weft,go,rust,js,weft-cli,weft-boringssl,weft-spin]
+  python3 bench/run.py [--quick] [--runs N] [--only weft,go,rust,js,weft-cli,weft-boringssl,weft-threaded,weft-spin]
 
 Builds every peer (bench/peers/<impl>/build.sh), runs each implementation against itself and
 weft against each of the others in both directions, measures the machine's limits (iperf3, the
@@ -25,9 +25,13 @@ from benchlib.metrics import FULL, QUICK, Pair, PairRun, Peer, RunRecord  # noqa
 from benchlib.report import METRICS, evaluate_targets, markdown, summarize  # noqa: E402
 
 CONTRACT_PEERS = ["weft", "go", "rust", "js"]
-EXTRA_ROWS = ["weft-cli", "weft-boringssl", "weft-spin"]
-# weft-spin: weft's peer with its I/O threads spinning up to this long before they
-# sleep, while work keeps coming back soon (WEFT_LIMIT_IO_SPIN_US; the default is 0).
+EXTRA_ROWS = ["weft-cli", "weft-boringssl", "weft-threaded"]
+# Measured only when asked for with --only.
+OPTIONAL_ROWS = ["weft-spin"]
+# weft-threaded: weft's peer with the client's node on one I/O thread (the library's
+# default) instead of driven by its poll loop.
+# weft-spin: the same with the I/O threads spinning up to this long before they sleep,
+# while work keeps coming back soon (WEFT_LIMIT_IO_SPIN_US; the default is 0).
 IO_SPIN_US = 50
 RESULTS = environment.ROOT / "bench" / "results"
 
@@ -41,11 +45,11 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller sizes (a few minutes)")
     ap.add_argument("--runs", type=int, help="runs of every pair (default 5; --quick: 3)")
     ap.add_argument("--only", help="comma-separated implementations to include: "
-                    + ",".join(CONTRACT_PEERS + EXTRA_ROWS))
+                    + ",".join(CONTRACT_PEERS + EXTRA_ROWS + OPTIONAL_ROWS))
     ap.add_argument("--results", type=Path, default=RESULTS, help="where the report goes")
     args = ap.parse_args()
-    known = CONTRACT_PEERS + EXTRA_ROWS
-    args.selected = known if not args.only else [x.strip() for x in args.only.split(",") if x.strip()]
+    known = CONTRACT_PEERS + EXTRA_ROWS + OPTIONAL_ROWS
+    args.selected = CONTRACT_PEERS + EXTRA_ROWS if not args.only else [x.strip() for x in args.only.split(",") if x.strip()]
     unknown = [x for x in args.selected if x not in known]
     if unknown:
         ap.error(f"--only: unknown implementation(s) {', '.join(unknown)}; known: {', '.join(known)}")
@@ -74,10 +78,12 @@ def build_everything(selected: list[str]) -> tuple[dict[str, environment.Build],
         builds["weft-cli"] = environment.Build("weft-cli", ok, "" if ok else f"{tool} was not built")
         if ok:
             peers["weft-cli"] = Peer("weft-cli", [str(tool)], is_cli=True)
-    if "weft-spin" in selected and builds.get("weft", environment.Build("weft", False)).ok:
-        builds["weft-spin"] = environment.Build("weft-spin", True)
-        peers["weft-spin"] = Peer("weft-spin", ["env", f"WEFT_BENCH_IO_SPIN_US={IO_SPIN_US}",
-                                                str(environment.PEERS / "weft" / "peer")])
+    weft_variants = {"weft-threaded": ["WEFT_BENCH_IO_THREADS=1"],
+                     "weft-spin": ["WEFT_BENCH_IO_THREADS=1", f"WEFT_BENCH_IO_SPIN_US={IO_SPIN_US}"]}
+    for name, env in weft_variants.items():
+        if name in selected and builds.get("weft", environment.Build("weft", False)).ok:
+            builds[name] = environment.Build(name, True)
+            peers[name] = Peer(name, ["env", *env, str(environment.PEERS / "weft" / "peer")])
     if "weft-boringssl" in selected:
         say("build: weft with BoringSSL ...")
         builds["weft-boringssl"] = environment.build_weft_boringssl()
@@ -90,7 +96,7 @@ def build_everything(selected: list[str]) -> tuple[dict[str, environment.Build],
 
 
 def make_pairs(peers: dict[str, Peer]) -> list[Pair]:
-    pairs = [Pair(peers[n], peers[n]) for n in CONTRACT_PEERS + EXTRA_ROWS if n in peers]
+    pairs = [Pair(peers[n], peers[n]) for n in CONTRACT_PEERS + EXTRA_ROWS + OPTIONAL_ROWS if n in peers]
     if "weft" in peers:
         for other in ("go", "rust", "js"):
             if other in peers:

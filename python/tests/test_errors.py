@@ -95,6 +95,8 @@ def test_c_errors_arrive_as_classes_with_the_c_detail():
     assert invalid.value.message
     with pytest.raises(weft.InvalidArgument):
         weft.Node(limits={999: 1})
+    with pytest.raises(weft.InvalidArgument, match="io_threads"):
+        weft.Node(io_threads=0)  # driven by weft_node_poll: no event fd for asyncio
 
 
 def test_builtin_catch_clauses_work():

@@ -24,6 +24,7 @@
 #define READ_BYTES (1u << 20) /* WEFT_LIMIT_MAX_READ_SIZE's default */
 #define PING_SIZE 32
 #define PING_WARMUP 10
+#define HOLD_POLL_MS 20
 #define DEFAULT_HANDSHAKE_CONCURRENCY 4
 #define DEFAULT_HOLD_CONCURRENCY 64
 #define DEFAULT_CHURN_CONCURRENCY 4 /* weft gains from a few streams in flight (reported) */
@@ -234,24 +235,20 @@ void metric_hold(bench_node* bn, const run_options* o) {
   printf("{\"opened\":%llu}\n", (unsigned long long)opened);
   fflush(stdout);
 
-  int event_fd = -1;
-  check(weft_node_event_fd(bn->node, &event_fd), "weft_node_event_fd");
+  /* Until stdin ends: the node's I/O runs in weft_node_poll (the client's node has no I/O
+   * threads), so the wait for stdin is a check between polls of HOLD_POLL_MS. */
   for (;;) {
-    struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {event_fd, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      die("hold: poll: %s", strerror(errno));
-    }
-    if (fds[0].revents) {
+    weft_event* events[64];
+    size_t count = 0;
+    check(weft_node_poll(bn->node, events, 64, HOLD_POLL_MS, &count), "weft_node_poll");
+    for (size_t i = 0; i < count; ++i) weft_event_free(events[i]);
+    struct pollfd input = {STDIN_FILENO, POLLIN, 0};
+    const int ready = poll(&input, 1, 0);
+    if (ready < 0 && errno != EINTR) die("hold: poll: %s", strerror(errno));
+    if (ready > 0) {
       char buffer[256];
       const ssize_t n = read(STDIN_FILENO, buffer, sizeof buffer);
       if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
-    }
-    if (fds[1].revents) {
-      weft_event* events[64];
-      size_t count = 0;
-      check(weft_node_poll(bn->node, events, 64, 0, &count), "weft_node_poll");
-      for (size_t i = 0; i < count; ++i) weft_event_free(events[i]);
     }
   }
 }

@@ -142,6 +142,10 @@ class Node:
                  echo: bool = True, perf: bool = True) -> None:
         if isinstance(listen, (str, Multiaddr)):
             listen = [listen]
+        if io_threads is not None and io_threads < 1:
+            # The event loop waits on the node's event fd; a node without I/O threads is driven
+            # by weft_node_poll instead and has none.
+            raise InvalidArgument(f"io_threads must be at least 1 for an asyncio node, not {io_threads}")
         _log.sync_level()
         config = _native.config_new()
         try:
