@@ -184,7 +184,14 @@ std::string settle_to(const Snapshot& base, std::chrono::milliseconds limit) {
   return left;
 }
 
-void warm_up_threads() { std::thread([] {}).join(); }
+void warm_up_threads() {
+  const std::size_t before = thread_count();
+  std::thread([] {}).join();
+  // join() returns once the thread has finished, which can be a moment before
+  // the kernel drops it from /proc/self/task: a baseline taken at once would
+  // count it, and a check against that baseline would fail later.
+  eventually([&] { return thread_count() <= before; }, 2s);
+}
 
 // ---- nodes -----------------------------------------------------------------
 
