@@ -47,11 +47,9 @@ Task<Result<std::size_t>> TcpChannel::read_some_impl(MutableBytesView buf) {
     if (!would_block(ec)) co_return Error::from(ec, "tcp read");
   }
   if (!held_.empty()) {
-    // About to wait for the remote, which may be waiting for these bytes.
-    Bytes held = std::move(held_);
-    held_.clear();
-    auto flushing = write_all(held);
-    WEFT_CO_CHECK(co_await std::move(flushing));
+    // About to wait for the remote, which may be waiting for these bytes:
+    // an empty write_all sends what is held.
+    WEFT_CO_CHECK(co_await write_all(BytesView{}));
   }
   auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
   if (ec) co_return Error::from(ec, "tcp read");
@@ -90,12 +88,7 @@ Task<Status> TcpChannel::write_all(BytesView data) {
 }
 
 Task<Status> TcpChannel::close_write() {
-  if (!held_.empty()) {
-    Bytes held = std::move(held_);
-    held_.clear();
-    auto flushing = write_all(held);
-    WEFT_CO_CHECK(co_await std::move(flushing));
-  }
+  if (!held_.empty()) WEFT_CO_CHECK(co_await write_all(BytesView{}));  // sends what is held
   std::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (ec && ec != asio::error::not_connected) co_return Error::from(ec, "tcp shutdown");
