@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """weft's benchmark suite: weft, go-libp2p, rust-libp2p and js-libp2p on this machine, same run.
 
-  python3 bench/run.py [--quick] [--runs N] [--only weft,go,rust,js,weft-cli,weft-boringssl,weft-threaded,weft-spin]
+  python3 bench/run.py [--quick] [--runs N] [--only weft,go,rust,js,weft-cli,weft-boringssl,weft-threaded,weft-nospin]
 
 Builds every peer (bench/peers/<impl>/build.sh), runs each implementation against itself and
 weft against each of the others in both directions, measures the machine's limits (iperf3, the
@@ -27,12 +27,11 @@ from benchlib.report import METRICS, evaluate_targets, markdown, summarize  # no
 CONTRACT_PEERS = ["weft", "go", "rust", "js"]
 EXTRA_ROWS = ["weft-cli", "weft-boringssl", "weft-threaded"]
 # Measured only when asked for with --only.
-OPTIONAL_ROWS = ["weft-spin"]
+OPTIONAL_ROWS = ["weft-nospin"]
 # weft-threaded: weft's peer with the client's node on one I/O thread (the library's
 # default) instead of driven by its poll loop.
-# weft-spin: the same with the I/O threads spinning up to this long before they sleep,
-# while work keeps coming back soon (WEFT_LIMIT_IO_SPIN_US; the default is 0).
-IO_SPIN_US = 50
+# weft-nospin: weft's peer with WEFT_LIMIT_IO_SPIN_US = 0 on both sides: a thread that
+# runs out of work sleeps in the kernel at once instead of the default 50 µs spin.
 RESULTS = environment.ROOT / "bench" / "results"
 
 
@@ -79,7 +78,7 @@ def build_everything(selected: list[str]) -> tuple[dict[str, environment.Build],
         if ok:
             peers["weft-cli"] = Peer("weft-cli", [str(tool)], is_cli=True)
     weft_variants = {"weft-threaded": ["WEFT_BENCH_IO_THREADS=1"],
-                     "weft-spin": ["WEFT_BENCH_IO_THREADS=1", f"WEFT_BENCH_IO_SPIN_US={IO_SPIN_US}"]}
+                     "weft-nospin": ["WEFT_BENCH_IO_SPIN_US=0"]}
     for name, env in weft_variants.items():
         if name in selected and builds.get("weft", environment.Build("weft", False)).ok:
             builds[name] = environment.Build(name, True)

@@ -208,15 +208,17 @@ typedef enum weft_limit {
   WEFT_LIMIT_INBOUND_STREAM_BACKLOG = 14,      /* default 256: per registered protocol */
   WEFT_LIMIT_MAX_READ_SIZE = 15,               /* default 1048576: largest weft_stream_read */
   WEFT_LIMIT_MAX_PENDING_EVENTS = 16,          /* default 65536: see weft_node_poll */
-  /* default 0 (0 to 10000): microseconds an I/O thread that ran out of
-   * work keeps polling for more before it sleeps in the kernel; 0 sleeps at
-   * once. Waking a sleeping thread costs tens of microseconds on many
-   * (virtual) machines, more than a small message's round trip. The spin is
-   * adaptive: a thread spins only while work keeps coming back soon, so an
-   * idle or slow-paced node never spins. At most half the process's CPUs (at
-   * least one) spin at once, across all nodes. Only for machines with CPUs
-   * to spare: a spinning thread holds a CPU other threads may be waiting
-   * for, which slows bulk transfers where threads outnumber CPUs. */
+  /* default 50 (0 to 10000): microseconds a thread that ran out of work
+   * (an I/O thread, or one waiting in weft_node_poll for a node without
+   * I/O threads) keeps polling for more before it sleeps in the kernel; 0
+   * sleeps at once. Waking a sleeping thread costs tens of microseconds on
+   * many (virtual) machines, more than a small message's round trip on one
+   * host. The spin is adaptive: a thread spins only while its waits stay
+   * short and its spins find work, and backs off (up to 64 waits without a
+   * spin) when they do not, so an idle or slow-paced node never spins and
+   * answers that come back later than the spin cost little. Spinning
+   * threads yield the CPU to any other runnable thread, and at most half
+   * the process's CPUs (at least one) spin at once, across all nodes. */
   WEFT_LIMIT_IO_SPIN_US = 17
 } weft_limit;
 

@@ -41,18 +41,16 @@ struct NodeConfig {
   // C ABI), which saves the two thread hand-offs of every request/response
   // round trip. I/O then progresses only while some thread drives.
   std::size_t io_threads = 1;
-  // How long an I/O thread that ran out of work keeps polling for more
-  // before it sleeps in the kernel; zero (the default) sleeps at once. A
-  // wake-up from the kernel costs tens of microseconds on many virtual
-  // machines, more than a small message's round trip, so spinning cuts
-  // latency there. The spin is adaptive: a thread spins only while work keeps
-  // coming back soon (a fast exchange), so an idle or slow-paced node never
-  // spins. At most half the process's CPUs (at least one) spin at once,
-  // across all nodes. Not the default: a spinner holds a CPU that threads of
-  // this or another process may need; where runnable threads outnumber CPUs,
-  // bulk transfers slow down (uploads by about a fifth in the benchmark on
-  // two cores with both ends on the machine).
-  std::chrono::microseconds io_spin{0};
+  // How long a thread that ran out of work (an I/O thread, or one in
+  // Node::drive) keeps polling for more before it sleeps in the kernel; zero
+  // sleeps at once. A wake-up from the kernel costs tens of microseconds on
+  // many virtual machines, more than a small message's round trip on one
+  // host, so spinning halves such round trips there. The spin is adaptive
+  // (SpinPolicy): only while waits stay short and spins find work, with a
+  // back-off when they do not, so an idle or slow-paced node never spins.
+  // Spinners yield to other runnable threads; at most half the process's
+  // CPUs (at least one) spin at once, across all nodes.
+  std::chrono::microseconds io_spin{50};
   Limits limits;
   YamuxConfig yamux;
   perf::Config perf;

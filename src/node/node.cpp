@@ -240,16 +240,6 @@ Status Node::start() {
 
 namespace {
 
-// Tells the CPU this is a spin-wait loop (saves power, lets a sibling
-// hyperthread run).
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 // At most this many I/O threads of the process spin at once, whatever the
 // number of nodes: a spinner holds a CPU, and more of them than half the
 // CPUs would starve the threads that have work.
@@ -267,39 +257,34 @@ void give_spin_slot() noexcept { spin_slots.fetch_add(1, std::memory_order_relea
 
 }  // namespace
 
-// Spinning pays when work comes back within the spin: during a fast
-// exchange (request/response, stream churn) it saves a kernel wake-up per
-// message. Whether it will is judged by the last idle gap. Measured asleep,
-// that gap includes the very wake-up a spin would save (on virtual machines
-// about as long as the spin itself), so a thread spins when its last gap was
-// shorter than kSpinWorthGap spins. Traffic spaced further apart never makes
-// it spin: an idle node, keep-alives and slow request streams cost nothing,
-// and a burst ends with at most one spin that finds nothing.
-constexpr int kSpinWorthGap = 8;
+bool Node::spin_for_work(std::chrono::steady_clock::time_point until) {
+  if (!take_spin_slot()) return false;
+  bool found = false;
+  while (!found && std::chrono::steady_clock::now() < until && !io_->stopped()) {
+    found = io_->poll() > 0;
+    if (!found) std::this_thread::yield();
+  }
+  give_spin_slot();
+  return found;
+}
 
 void Node::run_io_thread() {
-  const auto spin = config_.io_spin;
-  if (spin.count() <= 0) {
+  if (config_.io_spin.count() <= 0) {
     io_->run();
     return;
   }
   using Clock = std::chrono::steady_clock;
-  bool spin_pays = false;
+  SpinPolicy policy(config_.io_spin);
   while (!io_->stopped()) {
     if (io_->poll() > 0) continue;
     const auto idle_since = Clock::now();
-    if (spin_pays && take_spin_slot()) {
-      bool found = false;
-      while (!found && Clock::now() - idle_since < spin && !io_->stopped()) {
-        found = io_->poll() > 0;
-        if (!found) cpu_relax();
-      }
-      give_spin_slot();
+    if (policy.should_spin()) {
+      const bool found = spin_for_work(idle_since + policy.spin());
+      policy.spun(found);
       if (found) continue;
-      spin_pays = false;
     }
     if (io_->run_one() == 0) break;  // stopped
-    spin_pays = Clock::now() - idle_since < kSpinWorthGap * spin;
+    policy.slept(Clock::now() - idle_since);
   }
 }
 
@@ -307,9 +292,36 @@ std::size_t Node::drive(std::chrono::steady_clock::time_point until) {
   if (!drivable_.load(std::memory_order_acquire)) return 0;
   drivers_.fetch_add(1, std::memory_order_acq_rel);
   // Everything ready first (a burst of completions is handled in one call),
-  // then, with nothing ready, a wait in the reactor for the next.
+  // then, with nothing ready, a spin as an I/O thread would (see
+  // SpinPolicy), then a wait in the reactor for the next.
+  using Clock = std::chrono::steady_clock;
   std::size_t ran = io_->poll();
-  if (ran == 0 && drivable_.load(std::memory_order_acquire)) ran = io_->run_one_until(until);
+  if (ran == 0 && config_.io_spin.count() > 0) {
+    const auto idle_since = Clock::now();
+    bool spin = false;
+    {
+      std::lock_guard lock(driver_spin_mutex_);
+      spin = until > idle_since && driver_spin_.should_spin();
+    }
+    if (spin) {
+      // A spin cut short by the caller's deadline counts as one that found
+      // nothing: a caller polling with timeouts shorter than the spin must
+      // not spin through every one of them.
+      const bool found = spin_for_work(std::min(until, idle_since + config_.io_spin));
+      if (found) ran = 1;
+      std::lock_guard lock(driver_spin_mutex_);
+      driver_spin_.spun(found);
+    }
+    if (ran == 0 && drivable_.load(std::memory_order_acquire)) {
+      ran = io_->run_one_until(until);
+      if (ran > 0) {
+        std::lock_guard lock(driver_spin_mutex_);
+        driver_spin_.slept(Clock::now() - idle_since);
+      }
+    }
+  } else if (ran == 0 && drivable_.load(std::memory_order_acquire)) {
+    ran = io_->run_one_until(until);
+  }
   drivers_.fetch_sub(1, std::memory_order_acq_rel);
   return ran;
 }

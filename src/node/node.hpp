@@ -28,6 +28,7 @@
 #include "noise/ephemeral_keys.hpp"
 #include "node/connection.hpp"
 #include "node/connection_manager.hpp"
+#include "node/spin_policy.hpp"
 
 namespace weft {
 
@@ -146,10 +147,13 @@ class Node {
   std::optional<StreamHandler> handler_for(std::string_view protocol) const;
   identify::Info local_identify_info(const Connection& conn) const;
   void install_builtin_handlers();
-  // An I/O thread's loop: runs handlers until the io_context stops; while
-  // work keeps arriving within config_.io_spin, it polls that long for more
-  // before sleeping in the kernel.
+  // An I/O thread's loop: runs handlers until the io_context stops; when
+  // its SpinPolicy says so, it polls config_.io_spin for more before
+  // sleeping in the kernel.
   void run_io_thread();
+  // Polls for work until some ran (true) or `until`; false at once when the
+  // process already has its share of spinning threads.
+  bool spin_for_work(std::chrono::steady_clock::time_point until);
   // Waits until done() or `deadline`; a driven node drives meanwhile.
   bool wait_until(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline);
   void push_identify_to_peers();
@@ -173,6 +177,10 @@ class Node {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::atomic<int> drivers_{0};  // threads inside drive()
+  // Whether a driving thread that ran out of work spins; shared by the
+  // drivers (usually one thread).
+  std::mutex driver_spin_mutex_;
+  SpinPolicy driver_spin_{config_.io_spin};
   // Between start() and the end of stop(): run_one() on an io_context with
   // no work (before start) would stop it for good.
   std::atomic<bool> drivable_{false};

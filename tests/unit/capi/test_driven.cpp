@@ -2,6 +2,8 @@
 // inside weft_node_poll, and in weft_node_stop while that waits.
 #include <gtest/gtest.h>
 
+#include <time.h>
+
 #include <atomic>
 #include <future>
 #include <thread>
@@ -12,11 +14,12 @@ using namespace capi_test;
 
 namespace {
 
-weft_node make_driven_node(bool listen) {
+weft_node make_driven_node(bool listen, uint64_t spin_us = 50) {
   weft_config cfg{0};
   EXPECT_EQ(weft_config_new(&cfg), WEFT_OK);
   if (listen) EXPECT_EQ(weft_config_add_listen_addr(cfg, "/ip4/127.0.0.1/tcp/0"), WEFT_OK);
   EXPECT_EQ(weft_config_set_io_threads(cfg, 0), WEFT_OK);
+  EXPECT_EQ(weft_config_set_limit(cfg, WEFT_LIMIT_IO_SPIN_US, spin_us), WEFT_OK);
   weft_node node = make_node(cfg);
   EXPECT_EQ(weft_config_free(cfg), WEFT_OK);
   return node;
@@ -48,7 +51,41 @@ std::vector<uint8_t> echo(weft_stream s, Poller& poller, const std::vector<uint8
   return back;
 }
 
+std::chrono::microseconds thread_cpu_time() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::microseconds(ts.tv_nsec / 1000);
+}
+
 }  // namespace
+
+// The poller spins like an I/O thread (WEFT_LIMIT_IO_SPIN_US) while an
+// exchange is fast, and stops once nothing comes: after 50 quick pings with
+// the longest spin (10 ms), 50 polls with a 5 ms timeout on an idle node. A
+// poller that spun through each of them would use 250 ms of CPU.
+TEST(CapiDriven, AnIdlePollerStopsSpinning) {
+  weft_node listener = make_node();
+  weft_node driven = make_driven_node(false, 10000);
+  Poller poller(driven);
+  weft_conn conn = dial(driven, poller, listener);
+  for (uint64_t token = 1; token <= 50; ++token) {
+    ASSERT_EQ(weft_ping(conn, token), WEFT_OK);
+    ASSERT_EQ(poller.expect(token).status, WEFT_OK);
+  }
+  const auto cpu0 = thread_cpu_time();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 50; ++i) {
+    weft_event* evs[4];
+    size_t n = 0;
+    ASSERT_EQ(weft_node_poll(driven, evs, 4, 5, &n), WEFT_OK);
+    for (size_t k = 0; k < n; ++k) weft_event_free(evs[k]);
+  }
+  const auto used = thread_cpu_time() - cpu0;
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 240ms) << "the polls did wait";
+  EXPECT_LT(used, 60ms) << used.count() << " us of CPU in 50 idle polls of 5 ms";
+  EXPECT_EQ(weft_node_close(driven), WEFT_OK);
+  EXPECT_EQ(weft_node_close(listener), WEFT_OK);
+}
 
 TEST(CapiDriven, PollRunsTheNodeWithoutThreadsOfItsOwn) {
   weft_node listener = make_node();
