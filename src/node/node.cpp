@@ -257,15 +257,27 @@ void give_spin_slot() noexcept { spin_slots.fetch_add(1, std::memory_order_relea
 
 }  // namespace
 
-bool Node::spin_for_work(std::chrono::steady_clock::time_point until) {
-  if (!take_spin_slot()) return false;
-  bool found = false;
-  while (!found && std::chrono::steady_clock::now() < until && !io_->stopped()) {
-    found = io_->poll() > 0;
-    if (!found) std::this_thread::yield();
+SpinOutcome Node::spin_for_work(std::chrono::steady_clock::time_point until) {
+  using Clock = std::chrono::steady_clock;
+  if (!take_spin_slot()) return SpinOutcome::lost_cpu;
+  auto outcome = SpinOutcome::found_nothing;
+  for (auto round_start = Clock::now(); round_start < until && !io_->stopped();) {
+    if (io_->poll() > 0) {
+      outcome = SpinOutcome::found_work;
+      break;
+    }
+    // Hands the CPU to any thread waiting for it; if one took it, the CPU
+    // is wanted and the spin ends.
+    std::this_thread::yield();
+    const auto now = Clock::now();
+    if (now - round_start > SpinPolicy::kLostCpu) {
+      outcome = SpinOutcome::lost_cpu;
+      break;
+    }
+    round_start = now;
   }
   give_spin_slot();
-  return found;
+  return outcome;
 }
 
 void Node::run_io_thread() {
@@ -279,9 +291,9 @@ void Node::run_io_thread() {
     if (io_->poll() > 0) continue;
     const auto idle_since = Clock::now();
     if (policy.should_spin()) {
-      const bool found = spin_for_work(idle_since + policy.spin());
-      policy.spun(found);
-      if (found) continue;
+      const auto outcome = spin_for_work(idle_since + policy.spin());
+      policy.spun(outcome);
+      if (outcome == SpinOutcome::found_work) continue;
     }
     if (io_->run_one() == 0) break;  // stopped
     policy.slept(Clock::now() - idle_since);
@@ -307,10 +319,10 @@ std::size_t Node::drive(std::chrono::steady_clock::time_point until) {
       // A spin cut short by the caller's deadline counts as one that found
       // nothing: a caller polling with timeouts shorter than the spin must
       // not spin through every one of them.
-      const bool found = spin_for_work(std::min(until, idle_since + config_.io_spin));
-      if (found) ran = 1;
+      const auto outcome = spin_for_work(std::min(until, idle_since + config_.io_spin));
+      if (outcome == SpinOutcome::found_work) ran = 1;
       std::lock_guard lock(driver_spin_mutex_);
-      driver_spin_.spun(found);
+      driver_spin_.spun(outcome);
     }
     if (ran == 0 && drivable_.load(std::memory_order_acquire)) {
       ran = io_->run_one_until(until);

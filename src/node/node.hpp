@@ -151,9 +151,10 @@ class Node {
   // its SpinPolicy says so, it polls config_.io_spin for more before
   // sleeping in the kernel.
   void run_io_thread();
-  // Polls for work until some ran (true) or `until`; false at once when the
-  // process already has its share of spinning threads.
-  bool spin_for_work(std::chrono::steady_clock::time_point until);
+  // Polls for work until some ran, `until`, or another thread needs the
+  // CPU; lost_cpu at once when the process already has its share of
+  // spinning threads.
+  SpinOutcome spin_for_work(std::chrono::steady_clock::time_point until);
   // Waits until done() or `deadline`; a driven node drives meanwhile.
   bool wait_until(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline);
   void push_identify_to_peers();

@@ -10,11 +10,14 @@
 //    from running out of work to the next work, so it includes the wake-up a
 //    spin would save): idle nodes, keep-alives and slow-paced peers never
 //    make it spin;
-//  - its recent spins found work: after a spin that found nothing it skips
+//  - its recent spins found work and had the CPU to themselves: after a spin
+//    that found nothing, or that lost its CPU to another thread, it skips
 //    the next 1, 2, 4 ... up to kMaxSkip chances to spin, and a spin that
 //    finds work ends the back-off. A peer whose answers come back a little
 //    later than the spin (a round trip over a LAN) thus costs at most one
-//    wasted spin in kMaxSkip waits, not one in every wait.
+//    wasted spin in kMaxSkip waits, not one in every wait; and where threads
+//    outnumber CPUs (the peer process on the same machine, or any other
+//    load) a spinner stops competing for a CPU the others need.
 // One per thread; not thread-safe.
 #pragma once
 
@@ -24,10 +27,21 @@
 
 namespace weft {
 
+// How a spin ended.
+enum class SpinOutcome {
+  found_work,
+  found_nothing,  // it ran its full length
+  lost_cpu,       // another thread ran on its CPU meanwhile (see kLostCpu)
+};
+
 class SpinPolicy {
  public:
   static constexpr int kWorthGap = 8;
   static constexpr std::uint32_t kMaxSkip = 64;
+  // A spinning thread polls and yields in a loop, a microsecond or two a
+  // round. A round that takes longer than this means the thread was off its
+  // CPU: a yield handed it to another runnable thread, or it was preempted.
+  static constexpr std::chrono::microseconds kLostCpu{20};
 
   explicit SpinPolicy(std::chrono::microseconds spin) noexcept : spin_(spin) {}
 
@@ -44,9 +58,9 @@ class SpinPolicy {
     return true;
   }
 
-  // The spin asked for ended: it found work, or it ran its full length.
-  void spun(bool found) noexcept {
-    if (found) {
+  // The spin asked for ended.
+  void spun(SpinOutcome outcome) noexcept {
+    if (outcome == SpinOutcome::found_work) {
       backoff_ = 0;
       return;
     }

@@ -16,7 +16,7 @@ int spins_over(SpinPolicy& policy, int waits, std::chrono::microseconds gap, boo
   for (int i = 0; i < waits; ++i) {
     if (policy.should_spin()) {
       ++spins;
-      policy.spun(found);
+      policy.spun(found ? SpinOutcome::found_work : SpinOutcome::found_nothing);
       if (found) continue;
     }
     policy.slept(gap);
@@ -73,7 +73,7 @@ TEST(SpinPolicy, AFoundSpinEndsTheBackOff) {
     policy.slept(100us);
     ASSERT_LE(++waits_to_spin, 65);
   }
-  policy.spun(true);
+  policy.spun(SpinOutcome::found_work);
   EXPECT_EQ(spins_over(policy, 100, 100us, true), 100);
 }
 
@@ -83,9 +83,26 @@ TEST(SpinPolicy, ALongWaitAfterAFailedSpinStopsIt) {
   SpinPolicy policy(50us);
   policy.slept(100us);
   ASSERT_TRUE(policy.should_spin());
-  policy.spun(false);
+  policy.spun(SpinOutcome::found_nothing);
   policy.slept(5ms);
   for (int i = 0; i < 100; ++i) EXPECT_FALSE(policy.should_spin()) << i;
+}
+
+// Where threads outnumber CPUs the spinner's CPU is wanted: a spin that lost
+// its CPU backs off as one that found nothing does, though work keeps coming
+// back fast.
+TEST(SpinPolicy, ASpinThatLostItsCpuBacksOff) {
+  SpinPolicy policy(50us);
+  policy.slept(100us);
+  int spins = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (policy.should_spin()) {
+      ++spins;
+      policy.spun(SpinOutcome::lost_cpu);
+    }
+    policy.slept(100us);
+  }
+  EXPECT_LE(spins, 7 + 1000 / 65 + 1);
 }
 
 }  // namespace
