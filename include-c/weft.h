@@ -216,9 +216,9 @@ typedef enum weft_limit {
    * host. The spin is adaptive: a thread spins only while its waits stay
    * short and its spins find work, and backs off (up to 64 waits without a
    * spin) when they do not, so an idle or slow-paced node never spins and
-   * answers that come back later than the spin cost little. Spinning
-   * threads yield the CPU to any other runnable thread, and at most half
-   * the process's CPUs (at least one) spin at once, across all nodes. */
+   * answers that come back later than the spin cost little. A spin ends
+   * (and backs off) as soon as another thread needs its CPU, and at most
+   * half the process's CPUs (at least one) spin at once, across all nodes. */
   WEFT_LIMIT_IO_SPIN_US = 17
 } weft_limit;
 

@@ -48,8 +48,9 @@ struct NodeConfig {
   // host, so spinning halves such round trips there. The spin is adaptive
   // (SpinPolicy): only while waits stay short and spins find work, with a
   // back-off when they do not, so an idle or slow-paced node never spins.
-  // Spinners yield to other runnable threads; at most half the process's
-  // CPUs (at least one) spin at once, across all nodes.
+  // A spin ends (and backs off) as soon as another thread needs its CPU; at
+  // most half the process's CPUs (at least one) spin at once, across all
+  // nodes.
   std::chrono::microseconds io_spin{50};
   Limits limits;
   YamuxConfig yamux;

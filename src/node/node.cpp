@@ -240,9 +240,10 @@ Status Node::start() {
 
 namespace {
 
-// At most this many I/O threads of the process spin at once, whatever the
-// number of nodes: a spinner holds a CPU, and more of them than half the
-// CPUs would starve the threads that have work.
+// At most this many threads of the process (I/O threads and drivers) spin
+// at once, whatever the number of nodes: a spinner holds a CPU, and more of
+// them than half the CPUs would starve the threads that have work. A thread
+// that finds no slot left reports its spin as lost_cpu, and backs off.
 std::atomic<int> spin_slots{std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2))};
 
 bool take_spin_slot() noexcept {
