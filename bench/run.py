@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """weft's benchmark suite: weft, go-libp2p, rust-libp2p and js-libp2p on this machine, same run.
 
-  python3 bench/run.py [--quick] [--runs N] [--only weft,go,rust,js,weft-cli,weft-boringssl,weft-threaded,weft-nospin]
+  python3 bench/run.py [--quick] [--runs N] [--only weft,go,rust,js,weft-cli,weft-boringssl,weft-threaded,weft-spin]
 
 Builds every peer (bench/peers/<impl>/build.sh), runs each implementation against itself and
 weft against each of the others in both directions, measures the machine's limits (iperf3, the
@@ -25,13 +25,13 @@ from benchlib.metrics import FULL, QUICK, Pair, PairRun, Peer, RunRecord  # noqa
 from benchlib.report import METRICS, evaluate_targets, markdown, summarize  # noqa: E402
 
 CONTRACT_PEERS = ["weft", "go", "rust", "js"]
-EXTRA_ROWS = ["weft-cli", "weft-boringssl", "weft-threaded"]
+EXTRA_ROWS = ["weft-cli", "weft-boringssl", "weft-threaded", "weft-spin"]
 # Measured only when asked for with --only.
-OPTIONAL_ROWS = ["weft-nospin"]
+OPTIONAL_ROWS: list[str] = []
 # weft-threaded: weft's peer with the client's node on one I/O thread (the library's
 # default) instead of driven by its poll loop.
-# weft-nospin: weft's peer with WEFT_LIMIT_IO_SPIN_US = 0 on both sides: a thread that
-# runs out of work sleeps in the kernel at once instead of the default 50 µs spin.
+# weft-spin: weft's peer with WEFT_LIMIT_IO_SPIN_US = 50 on both sides: a thread that runs
+# out of work polls up to 50 µs before it sleeps in the kernel (the default is 0).
 RESULTS = environment.ROOT / "bench" / "results"
 
 
@@ -78,7 +78,7 @@ def build_everything(selected: list[str]) -> tuple[dict[str, environment.Build],
         if ok:
             peers["weft-cli"] = Peer("weft-cli", [str(tool)], is_cli=True)
     weft_variants = {"weft-threaded": ["WEFT_BENCH_IO_THREADS=1"],
-                     "weft-nospin": ["WEFT_BENCH_IO_SPIN_US=0"]}
+                     "weft-spin": ["WEFT_BENCH_IO_SPIN_US=50"]}
     for name, env in weft_variants.items():
         if name in selected and builds.get("weft", environment.Build("weft", False)).ok:
             builds[name] = environment.Build(name, True)

@@ -208,7 +208,7 @@ typedef enum weft_limit {
   WEFT_LIMIT_INBOUND_STREAM_BACKLOG = 14,      /* default 256: per registered protocol */
   WEFT_LIMIT_MAX_READ_SIZE = 15,               /* default 1048576: largest weft_stream_read */
   WEFT_LIMIT_MAX_PENDING_EVENTS = 16,          /* default 65536: see weft_node_poll */
-  /* default 50 (0 to 10000): microseconds a thread that ran out of work
+  /* default 0 (0 to 10000): microseconds a thread that ran out of work
    * (an I/O thread, or one waiting in weft_node_poll for a node without
    * I/O threads) keeps polling for more before it sleeps in the kernel; 0
    * sleeps at once. Waking a sleeping thread costs tens of microseconds on
@@ -217,8 +217,11 @@ typedef enum weft_limit {
    * short and its spins find work, and backs off (up to 64 waits without a
    * spin) when they do not, so an idle or slow-paced node never spins and
    * answers that come back later than the spin cost little. A spin ends
-   * (and backs off) as soon as another thread needs its CPU, and at most
-   * half the process's CPUs (at least one) spin at once, across all nodes. */
+   * (and backs off) as soon as another thread needs its CPU, a thread that
+   * works more than it waits does not spin, and at most half the process's
+   * CPUs (at least one) spin at once, across all nodes. For machines with
+   * CPUs to spare: where both ends of a transfer share few cores, spinners
+   * hold CPUs the other end needs and bulk transfers slow down. */
   WEFT_LIMIT_IO_SPIN_US = 17
 } weft_limit;
 

@@ -291,13 +291,13 @@ void Node::run_io_thread() {
   while (!io_->stopped()) {
     if (io_->poll() > 0) continue;
     const auto idle_since = Clock::now();
-    if (policy.should_spin()) {
+    if (policy.out_of_work(idle_since)) {
       const auto outcome = spin_for_work(idle_since + policy.spin());
-      policy.spun(outcome);
+      policy.spun(outcome, Clock::now());
       if (outcome == SpinOutcome::found_work) continue;
     }
     if (io_->run_one() == 0) break;  // stopped
-    policy.slept(Clock::now() - idle_since);
+    policy.woke(Clock::now());
   }
 }
 
@@ -314,7 +314,7 @@ std::size_t Node::drive(std::chrono::steady_clock::time_point until) {
     bool spin = false;
     {
       std::lock_guard lock(driver_spin_mutex_);
-      spin = until > idle_since && driver_spin_.should_spin();
+      spin = driver_spin_.out_of_work(idle_since) && until > idle_since;
     }
     if (spin) {
       // A spin cut short by the caller's deadline counts as one that found
@@ -323,13 +323,13 @@ std::size_t Node::drive(std::chrono::steady_clock::time_point until) {
       const auto outcome = spin_for_work(std::min(until, idle_since + config_.io_spin));
       if (outcome == SpinOutcome::found_work) ran = 1;
       std::lock_guard lock(driver_spin_mutex_);
-      driver_spin_.spun(outcome);
+      driver_spin_.spun(outcome, Clock::now());
     }
     if (ran == 0 && drivable_.load(std::memory_order_acquire)) {
       ran = io_->run_one_until(until);
       if (ran > 0) {
         std::lock_guard lock(driver_spin_mutex_);
-        driver_spin_.slept(Clock::now() - idle_since);
+        driver_spin_.woke(Clock::now());
       }
     }
   } else if (ran == 0 && drivable_.load(std::memory_order_acquire)) {

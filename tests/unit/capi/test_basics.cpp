@@ -60,7 +60,7 @@ TEST(CapiBasics, ConfigLimits) {
       {WEFT_LIMIT_IDENTIFY_MAX_MESSAGE_SIZE, 8192}, {WEFT_LIMIT_MULTISTREAM_MAX_MESSAGE_SIZE, 1024},
       {WEFT_LIMIT_STREAM_RECEIVE_WINDOW_MAX, 16777216}, {WEFT_LIMIT_INBOUND_STREAM_BACKLOG, 256},
       {WEFT_LIMIT_MAX_READ_SIZE, 1048576},       {WEFT_LIMIT_MAX_PENDING_EVENTS, 65536},
-      {WEFT_LIMIT_IO_SPIN_US, 50},
+      {WEFT_LIMIT_IO_SPIN_US, 0},
   };
   for (auto [limit, expected] : defaults) {
     ASSERT_EQ(weft_config_get_limit(cfg, limit, &v), WEFT_OK) << limit;
