@@ -309,7 +309,10 @@ std::size_t Node::drive(std::chrono::steady_clock::time_point until) {
   // SpinPolicy), then a wait in the reactor for the next.
   using Clock = std::chrono::steady_clock;
   std::size_t ran = io_->poll();
-  if (ran == 0 && config_.io_spin.count() > 0) {
+  // The policy is consulted only when spinning is on: a node that never
+  // spins takes no lock and reads no clock here.
+  const bool spin_on = ran == 0 && config_.io_spin.count() > 0;
+  if (spin_on) {
     const auto idle_since = Clock::now();
     bool spin = false;
     {
@@ -325,15 +328,13 @@ std::size_t Node::drive(std::chrono::steady_clock::time_point until) {
       std::lock_guard lock(driver_spin_mutex_);
       driver_spin_.spun(outcome, Clock::now());
     }
-    if (ran == 0 && drivable_.load(std::memory_order_acquire)) {
-      ran = io_->run_one_until(until);
-      if (ran > 0) {
-        std::lock_guard lock(driver_spin_mutex_);
-        driver_spin_.woke(Clock::now());
-      }
-    }
-  } else if (ran == 0 && drivable_.load(std::memory_order_acquire)) {
+  }
+  if (ran == 0 && drivable_.load(std::memory_order_acquire)) {
     ran = io_->run_one_until(until);
+    if (ran > 0 && spin_on) {
+      std::lock_guard lock(driver_spin_mutex_);
+      driver_spin_.woke(Clock::now());
+    }
   }
   drivers_.fetch_sub(1, std::memory_order_acq_rel);
   return ran;
