@@ -440,6 +440,16 @@ WEFT_API int weft_stream_read(weft_stream stream, size_t max_bytes, uint64_t tok
  * in submission order, each contiguous. Event WRITE: count = bytes. */
 WEFT_API int weft_stream_write(weft_stream stream, const uint8_t* data, size_t len, uint64_t token);
 
+/* Like weft_stream_write, without the copy: weft reads `data` in place, so
+ * the caller must keep it valid and unchanged until this write's event
+ * WRITE arrives (whatever its status: done, WEFT_ECANCELED, WEFT_ERESET,
+ * WEFT_ESTOPPED...). Not even weft_node_stop returns before weft is done
+ * with it. For large writes, where the copy is a noticeable share of the
+ * CPU time of sending (encryption reads the data once either way). On
+ * failure of the call itself (no event), `data` was not used. */
+WEFT_API int weft_stream_write_nocopy(weft_stream stream, const uint8_t* data, size_t len,
+                                      uint64_t token);
+
 /* Half-close: sends FIN after every write submitted before it. Reading
  * continues. Event CLOSE_WRITE. */
 WEFT_API int weft_stream_close_write(weft_stream stream, uint64_t token);

@@ -152,6 +152,27 @@ async def test_echo_one_mebibyte():
         assert stats.streams == 0
 
 
+async def test_written_bytes_objects_live_until_weft_has_read_them():
+    # bytes objects are read in place: the write keeps them alive even when the caller drops
+    # its last reference at once and the memory would be reused by the next allocations.
+    async with two_nodes() as (server, client, addr):
+        sizes = [300_000 + 4096 * i for i in range(12)]  # more than a window, all pending
+        expected = b"".join(bytes([i + 1]) * n for i, n in enumerate(sizes))
+        async with await client.open_stream(addr, "/echo/1.0.0") as stream:
+            for i, n in enumerate(sizes):
+                stream.write(bytes([i + 1]) * n)  # the only reference is the write's
+            scratch = [b"\xee" * n for n in sizes]  # would take the freed blocks
+            closing = asyncio.create_task(stream.drain())
+            received = bytearray()
+            while len(received) < len(expected):
+                chunk = await stream.read(1 << 20)
+                assert chunk, "the stream ended early"
+                received += chunk
+            await closing
+            del scratch
+        assert bytes(received) == expected
+
+
 async def test_lazy_open_echoes_and_reports_a_refusal_on_read():
     async with two_nodes() as (server, client, addr):
         conn = await client.dial(addr)

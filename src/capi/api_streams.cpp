@@ -39,6 +39,28 @@ int submit_open_stream(const char* call, weft_conn conn, const char* const* prot
   });
 }
 
+// Checks a write and submits it, with a copy of the data or a view of the
+// caller's memory.
+int submit_write(const char* call, weft_stream stream, const uint8_t* data, size_t len, bool copy,
+                 uint64_t token) {
+  return guarded(call, [&]() -> int {
+    std::shared_ptr<StreamHandle> h;
+    NodeState::Hold hold;
+    if (int st = enter_stream(stream, NodeState::Access::submit, h, hold)) return st;
+    if (data == nullptr && len != 0) return fail(WEFT_EINVAL, "data is NULL but len is not 0");
+    auto& ns = *h->node;
+    Bytes owned;
+    BytesView view(data, len);
+    if (copy && len != 0) {
+      owned = WriteBuffers::instance().copy_of(data, len);
+      view = BytesView(owned);
+    }
+    auto op = ns.new_op(WEFT_EVENT_WRITE, token, h->stream.connection->strand());
+    ns.launch(op, write_op(op, h->stream.channel, std::move(owned), view));
+    return WEFT_OK;
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -149,17 +171,12 @@ WEFT_API int weft_stream_read(weft_stream stream, size_t max_bytes, uint64_t tok
 
 WEFT_API int weft_stream_write(weft_stream stream, const uint8_t* data, size_t len,
                                uint64_t token) {
-  return guarded("weft_stream_write", [&]() -> int {
-    std::shared_ptr<StreamHandle> h;
-    NodeState::Hold hold;
-    if (int st = enter_stream(stream, NodeState::Access::submit, h, hold)) return st;
-    if (data == nullptr && len != 0) return fail(WEFT_EINVAL, "data is NULL but len is not 0");
-    auto& ns = *h->node;
-    Bytes copy = WriteBuffers::instance().copy_of(data, len);
-    auto op = ns.new_op(WEFT_EVENT_WRITE, token, h->stream.connection->strand());
-    ns.launch(op, write_op(op, h->stream.channel, std::move(copy)));
-    return WEFT_OK;
-  });
+  return submit_write("weft_stream_write", stream, data, len, true, token);
+}
+
+WEFT_API int weft_stream_write_nocopy(weft_stream stream, const uint8_t* data, size_t len,
+                                      uint64_t token) {
+  return submit_write("weft_stream_write_nocopy", stream, data, len, false, token);
 }
 
 WEFT_API int weft_stream_close_write(weft_stream stream, uint64_t token) {

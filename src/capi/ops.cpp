@@ -100,17 +100,17 @@ Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> strea
   co_return out;
 }
 
-Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, Bytes data) {
+Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, Bytes copy,
+                       BytesView view) {
   WEFT_OP_PROLOGUE(op, out)
-  BytesView view(data);
   auto writing = stream->write_all(view);
   auto st = co_await std::move(writing);
   if (!st) {
     out.error = std::move(st).error();
   } else {
-    out.count = data.size();
+    out.count = view.size();
   }
-  WriteBuffers::instance().give_back(std::move(data));
+  if (!copy.empty()) WriteBuffers::instance().give_back(std::move(copy));
   co_return out;
 }
 

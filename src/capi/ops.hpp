@@ -25,7 +25,11 @@ Task<Outcome> open_stream_op(std::shared_ptr<Op> op, std::shared_ptr<Connection>
 Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream,
                       std::shared_ptr<ProtocolAnswer> answer, std::shared_ptr<TurnQueue> reads,
                       std::size_t max);
-Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, Bytes data);
+// Writes `view`: a view of `copy` (weft_stream_write), or of the caller's
+// memory when `copy` is empty (weft_stream_write_nocopy), which is read
+// only until the coroutine finishes, hence before the op's event.
+Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, Bytes copy,
+                       BytesView view);
 // `answer`: set for a stream opened lazily, whose FIN waits for it.
 Task<Outcome> close_write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream,
                              std::shared_ptr<ProtocolAnswer> answer);

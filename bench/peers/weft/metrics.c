@@ -70,7 +70,7 @@ void metric_perf(bench_node* bn, const run_options* o) {
     while (writes < PERF_WRITES_IN_FLIGHT && submitted < o->upload) {
       const uint64_t left = o->upload - submitted;
       const size_t len = left < PERF_CHUNK_BYTES ? (size_t)left : PERF_CHUNK_BYTES;
-      check(weft_stream_write(stream, chunk, len, 1), "perf: upload");
+      check(weft_stream_write_nocopy(stream, chunk, len, 1), "perf: upload");
       submitted += len;
       ++writes;
     }

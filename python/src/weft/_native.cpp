@@ -363,6 +363,16 @@ PYBIND11_MODULE(_native, m) {
     check(status);
     return len;
   });
+  m.def("stream_write_nocopy", [](std::uint64_t s, py::bytes data, std::uint64_t token) {
+    // A bytes object never changes and never moves: weft reads it in place. The caller
+    // keeps a reference until the write's event has arrived.
+    char* buf = nullptr;
+    Py_ssize_t len = 0;
+    if (PyBytes_AsStringAndSize(data.ptr(), &buf, &len) != 0) throw py::error_already_set();
+    check(weft_stream_write_nocopy(weft_stream{s}, reinterpret_cast<const std::uint8_t*>(buf),
+                                   static_cast<std::size_t>(len), token));
+    return static_cast<std::size_t>(len);
+  });
   m.def("stream_close_write", [](std::uint64_t s, std::uint64_t token) {
     check(weft_stream_close_write(weft_stream{s}, token));
   });

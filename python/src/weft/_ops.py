@@ -50,7 +50,7 @@ DIAL, OPEN_STREAM, ACCEPT_STREAM, READ, WRITE, CLOSE_WRITE, PING, IDENTIFY = ran
 class Op:
     """One submitted operation, pending until its completion arrives."""
 
-    __slots__ = ("token", "completion", "waiter", "observers", "on_done", "salvage")
+    __slots__ = ("token", "completion", "waiter", "observers", "on_done", "salvage", "keep")
 
     def __init__(self, token: int) -> None:
         self.token = token
@@ -62,9 +62,12 @@ class Op:
         self.on_done: Callable[["Op", Completion], None] | None = None
         # Runs when the caller was cancelled but the operation succeeded anyway.
         self.salvage: Callable[[Completion], None] | None = None
+        # What weft reads in place until the completion arrives (a written bytes object).
+        self.keep: object = None
 
     def complete(self, completion: Completion) -> None:
         self.completion = completion
+        self.keep = None
         if self.on_done is not None:
             self.on_done(self, completion)
         if self.waiter is not None and not self.waiter.done():

@@ -203,8 +203,10 @@ class Stream:
             self._write_failure = (completion.status, completion.error)
 
     def write(self, data: bytes | bytearray | memoryview) -> Write:
-        """Submits `data` (copied at once) and returns a Write to await, or not: ``drain()``
-        waits for every write submitted so far. Raises at once if the stream cannot write."""
+        """Submits `data` and returns a Write to await, or not: ``drain()`` waits for every
+        write submitted so far. The caller may reuse its buffer at once (a bytes object is
+        read in place, being immutable; anything else is copied). Raises at once if the
+        stream cannot write."""
         self._check_usable()
         if self._write_closed:
             raise Closed("write after close(): the write side is closed")
@@ -212,8 +214,15 @@ class Stream:
             raise error_from_status(*self._write_failure)
         handle = self._handle
         size = memoryview(data).nbytes
-        op = self._node._ops.submit(lambda token: _native.stream_write(handle, data, token),
-                                    on_done=self._on_write_done)
+        if type(data) is bytes:
+            # Immutable: weft reads it in place, and the op keeps it alive until then.
+            op = self._node._ops.submit(
+                lambda token: _native.stream_write_nocopy(handle, data, token),
+                on_done=self._on_write_done)
+            op.keep = data
+        else:
+            op = self._node._ops.submit(lambda token: _native.stream_write(handle, data, token),
+                                        on_done=self._on_write_done)
         self._writes.add(op)
         return Write(self, op, size)
 
