@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "capi/common.hpp"
+#include "yamux/buffers.hpp"
 
 namespace weft::capi {
 
@@ -126,7 +127,12 @@ using weft::capi::EventQueue;
 
 extern "C" {
 
-WEFT_API void weft_event_free(weft_event* event) { delete event; }
+WEFT_API void weft_event_free(weft_event* event) {
+  if (event == nullptr) return;
+  // A read's buffer may be a stream's receive chunk: back for reuse.
+  weft::yamux::ReceiveQueue::recycle(std::move(event->data));
+  delete event;
+}
 
 WEFT_API int weft_event_type_of(const weft_event* event) { return event ? event->type : 0; }
 WEFT_API uint64_t weft_event_token(const weft_event* event) { return event ? event->token : 0; }

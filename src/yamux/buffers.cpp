@@ -2,66 +2,136 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <utility>
 
 namespace weft::yamux {
+namespace {
 
-void RingBuffer::grow(std::size_t needed, std::size_t max_capacity) {
-  std::size_t cap = std::max<std::size_t>(capacity_ * 2, 16 * 1024);
-  cap = std::min(cap, std::max(max_capacity, needed));
-  cap = std::max(cap, needed);
-  auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(cap);
-  // Linearise: the oldest byte moves to index 0.
-  const std::size_t first = std::min(size_, capacity_ - head_);
-  if (first != 0) std::memcpy(bigger.get(), data_.get() + head_, first);
-  if (size_ > first) std::memcpy(bigger.get() + first, data_.get(), size_ - first);
-  data_ = std::move(bigger);
-  capacity_ = cap;
-  head_ = 0;
+struct ChunkPool {
+  std::mutex mu;
+  std::vector<Bytes> kept;
+};
+
+ChunkPool& chunk_pool() {
+  static ChunkPool* pool = new ChunkPool;  // never destroyed: usable during static destruction
+  return *pool;
 }
 
-void RingBuffer::write(BytesView b, std::size_t max_capacity) {
-  if (b.empty()) return;
-  if (capacity_ - size_ < b.size()) grow(size_ + b.size(), max_capacity);
-  std::size_t tail = head_ + size_;
-  if (tail >= capacity_) tail -= capacity_;
-  const std::size_t first = std::min(b.size(), capacity_ - tail);
-  std::memcpy(data_.get() + tail, b.data(), first);
-  if (b.size() > first) std::memcpy(data_.get(), b.data() + first, b.size() - first);
-  size_ += b.size();
+}  // namespace
+
+Bytes ReceiveQueue::new_chunk(std::size_t want) {
+  Bytes chunk;
+  if (want <= kMaxChunk / 4) {
+    chunk.reserve(std::max(want, kMinChunk));
+    return chunk;
+  }
+  {
+    ChunkPool& pool = chunk_pool();
+    std::lock_guard lock(pool.mu);
+    if (!pool.kept.empty()) {
+      chunk = std::move(pool.kept.back());
+      pool.kept.pop_back();
+    }
+  }
+  if (chunk.capacity() == 0) chunk.reserve(kMaxChunk);
+  return chunk;
 }
 
-std::size_t RingBuffer::read(MutableBytesView out) noexcept {
-  const std::size_t n = std::min(out.size(), size_);
-  if (n == 0) return 0;
-  const std::size_t first = std::min(n, capacity_ - head_);
-  std::memcpy(out.data(), data_.get() + head_, first);
-  if (n > first) std::memcpy(out.data() + first, data_.get(), n - first);
-  consume(n);
-  return n;
+void ReceiveQueue::recycle(Bytes&& chunk) noexcept {
+  if (chunk.capacity() != kMaxChunk) return;  // freed by the caller as usual
+  Bytes dropped;                              // freed outside the lock
+  ChunkPool& pool = chunk_pool();
+  std::lock_guard lock(pool.mu);
+  chunk.clear();
+  if (pool.kept.size() < kRecycledChunks) {
+    try {
+      pool.kept.push_back(std::move(chunk));
+    } catch (...) {
+    }
+    return;
+  }
+  dropped = std::move(chunk);
 }
 
-std::size_t RingBuffer::read_append(Bytes& out, std::size_t max) {
+void ReceiveQueue::write(BytesView b, std::size_t expected) {
+  while (!b.empty()) {
+    if (first_ < chunks_.size()) {
+      Bytes& last = chunks_.back();
+      const std::size_t room = last.capacity() - last.size();
+      if (room > 0) {
+        const std::size_t n = std::min(room, b.size());
+        last.insert(last.end(), b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
+        size_ += n;
+        b = b.subspan(n);
+        continue;
+      }
+    }
+    chunks_.push_back(new_chunk(b.size() + expected));
+  }
+}
+
+std::size_t ReceiveQueue::read(MutableBytesView out) noexcept {
+  std::size_t done = 0;
+  while (done < out.size() && size_ > 0) {
+    const Bytes& c = chunks_[first_];
+    const std::size_t n = std::min(out.size() - done, c.size() - offset_);
+    std::memcpy(out.data() + done, c.data() + offset_, n);
+    done += n;
+    consume(n);
+  }
+  return done;
+}
+
+Bytes ReceiveQueue::take(std::size_t max) {
+  if (size_ == 0 || max == 0) return {};
+  Bytes& front = chunks_[first_];
+  // A chunk mostly empty still (the start of a frame whose rest is on its
+  // way) is copied from instead: handing it out would give the application
+  // up to kMaxChunk bytes of storage for a few bytes of data.
+  if (offset_ == 0 && front.size() <= max && front.size() * 4 >= front.capacity()) {
+    Bytes out = std::move(front);
+    size_ -= out.size();
+    pop_front();
+    return out;
+  }
   const std::size_t n = std::min(max, size_);
-  if (n == 0) return 0;
-  const std::size_t first = std::min(n, capacity_ - head_);
-  out.reserve(out.size() + n);
-  out.insert(out.end(), data_.get() + head_, data_.get() + head_ + first);
-  out.insert(out.end(), data_.get(), data_.get() + (n - first));
-  consume(n);
-  return n;
+  Bytes out;
+  out.reserve(n);
+  while (out.size() < n) {
+    const Bytes& c = chunks_[first_];
+    const std::size_t k = std::min(n - out.size(), c.size() - offset_);
+    const auto from = c.begin() + static_cast<std::ptrdiff_t>(offset_);
+    out.insert(out.end(), from, from + static_cast<std::ptrdiff_t>(k));
+    consume(k);
+  }
+  return out;
 }
 
-void RingBuffer::consume(std::size_t n) noexcept {
-  head_ += n;
-  if (head_ >= capacity_) head_ -= capacity_;
+void ReceiveQueue::consume(std::size_t n) noexcept {
+  offset_ += n;
   size_ -= n;
-  if (size_ == 0) head_ = 0;  // keeps later writes contiguous
+  if (offset_ == chunks_[first_].size()) pop_front();
 }
 
-void RingBuffer::release() noexcept {
-  data_.reset();
-  capacity_ = head_ = size_ = 0;
+void ReceiveQueue::pop_front() noexcept {
+  recycle(std::move(chunks_[first_]));
+  chunks_[first_] = Bytes{};  // its storage goes now, not when the slot is reused
+  ++first_;
+  offset_ = 0;
+  if (first_ == chunks_.size()) {
+    chunks_.clear();
+    first_ = 0;
+  } else if (first_ >= 16 && first_ * 2 >= chunks_.size()) {
+    chunks_.erase(chunks_.begin(), chunks_.begin() + static_cast<std::ptrdiff_t>(first_));
+    first_ = 0;
+  }
+}
+
+void ReceiveQueue::release() noexcept {
+  for (std::size_t i = first_; i < chunks_.size(); ++i) recycle(std::move(chunks_[i]));
+  chunks_ = {};
+  first_ = offset_ = size_ = 0;
 }
 
 }  // namespace weft::yamux

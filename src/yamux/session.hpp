@@ -8,7 +8,8 @@
 // Structure: one reader coroutine takes large chunks of input as views of the
 // connection's own buffer (read_view: Noise decrypts in place, so the bytes
 // are not copied on the way) and parses frames, copying Data payloads into
-// per-stream ring buffers. Streams stage their frames on the connection
+// per-stream receive queues (yamux/buffers.hpp: chunks that a reader
+// keeping what it reads takes without a copy). Streams stage their frames on the connection
 // (ByteChannel::stage: the Noise channel encrypts them right away, bulk
 // payloads straight from the writer's memory), and one writer coroutine
 // flushes them in large batches while the next batch fills. One ticker

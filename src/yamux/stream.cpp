@@ -69,8 +69,7 @@ Task<Result<Bytes>> YamuxStream::read_bytes_impl(std::size_t max) {
   auto waiting = wait_readable();
   auto ready = co_await std::move(waiting);
   if (!ready) co_return std::move(ready).error();
-  Bytes out;
-  recv_buf_.read_append(out, max);
+  Bytes out = recv_buf_.take(max);
   update_receive_window();
   co_return out;
 }
@@ -247,7 +246,7 @@ void YamuxStream::on_data(BytesView chunk) {
   // Bytes are handed to reads only when a read runs (never into a waiting
   // read's buffer ahead of time): concurrent reads then complete in the
   // order of the bytes they took, whatever order they started in.
-  recv_buf_.write(chunk, recv_window_);
+  recv_buf_.write(chunk, recv_in_flight_);
   read_q_.notify_all();
 }
 

@@ -118,7 +118,7 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   // against the credit but whose payload has not fully arrived. The bytes
   // read since the last window update are
   // recv_window_ - buffered - credit - in flight.
-  yamux::RingBuffer recv_buf_;
+  yamux::ReceiveQueue recv_buf_;
   std::uint32_t recv_window_ = yamux::kDefaultWindow;
   std::uint32_t recv_credit_ = yamux::kDefaultWindow;
   std::uint32_t recv_in_flight_ = 0;

@@ -40,57 +40,96 @@ TEST(YamuxFrame, Describe) {
             "Ping(stream 0, flags ACK, length 7)");
 }
 
-TEST(YamuxRingBuffer, WrapsAndGrows) {
-  RingBuffer r;
-  Bytes in(10000);
-  for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<std::uint8_t>(i * 7);
+TEST(YamuxReceiveQueue, KeepsOrderAcrossChunksReadsAndTakes) {
+  ReceiveQueue q;
+  Bytes in(300000);
+  for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<std::uint8_t>(i * 7 + i / 251);
   Bytes out;
   std::size_t written = 0;
-  // Interleave writes and reads of different sizes so the content wraps.
   std::size_t step = 1;
+  // Writes of every size (some announcing more to come), reads and takes of
+  // every size, interleaved.
   while (out.size() < in.size()) {
-    const std::size_t w = std::min(in.size() - written, step * 37 % 3001 + 1);
-    r.write(BytesView(in).subspan(written, w), 1 << 20);
+    const std::size_t w = std::min(in.size() - written, step * 7919 % 20011 + 1);
+    q.write(BytesView(in).subspan(written, w), step % 3 == 0 ? 50000 : 0);
     written += w;
-    const std::size_t want = step * 13 % 2000 + 1;
+    const std::size_t want = step * 13 % 9000 + 1;
     if (step % 2 == 0) {
       Bytes tmp(want);
-      const std::size_t n = r.read(tmp);
+      const std::size_t n = q.read(tmp);
+      EXPECT_LE(n, want);
       out.insert(out.end(), tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(n));
     } else {
-      const std::size_t before = out.size();
-      const std::size_t n = r.read_append(out, want);
-      EXPECT_EQ(out.size(), before + n);
-      EXPECT_LE(n, want);
+      const bool had_bytes = !q.empty();
+      Bytes taken = q.take(want);
+      EXPECT_LE(taken.size(), want);
+      EXPECT_EQ(taken.empty(), !had_bytes);
+      append(out, taken);
     }
+    EXPECT_EQ(q.size(), written - out.size());
     if (written == in.size()) {
-      Bytes rest(r.size());
-      EXPECT_EQ(r.read(rest), rest.size());
-      append(out, rest);
+      while (!q.empty()) append(out, q.take(1 << 20));
     }
     ++step;
   }
   EXPECT_EQ(out, in);
-  EXPECT_TRUE(r.empty());
-  const std::size_t cap = r.capacity();
-  EXPECT_LE(cap, 32u * 1024);
-  r.release();
-  EXPECT_EQ(r.capacity(), 0u);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.chunks(), 0u);  // an emptied queue holds no storage
   Bytes none(4);
-  EXPECT_EQ(r.read(none), 0u);
-  EXPECT_EQ(r.read_append(none, 4), 0u);
-  EXPECT_EQ(none.size(), 4u);
+  EXPECT_EQ(q.read(none), 0u);
+  EXPECT_TRUE(q.take(4).empty());
 }
 
-TEST(YamuxRingBuffer, GrowthRespectsMaxCapacityUnlessOneWriteNeedsMore) {
-  RingBuffer r;
-  Bytes big(100 * 1024, 1);
-  r.write(big, 64 * 1024);  // needs more than the cap: exactly what it needs
-  EXPECT_EQ(r.capacity(), big.size());
-  Bytes small(10, 2);
-  r.write(small, 120 * 1024);
-  EXPECT_LE(r.capacity(), 120u * 1024);
-  EXPECT_EQ(r.size(), big.size() + small.size());
+TEST(YamuxReceiveQueue, AFrameArrivingInPiecesIsTakenWithoutACopy) {
+  ReceiveQueue q;
+  Bytes frame(100000);
+  for (std::size_t i = 0; i < frame.size(); ++i) frame[i] = static_cast<std::uint8_t>(i);
+  // Three pieces, the first announcing the rest: one chunk sized for all.
+  q.write(BytesView(frame).first(30000), 70000);
+  q.write(BytesView(frame).subspan(30000, 30000), 40000);
+  q.write(BytesView(frame).subspan(60000), 0);
+  EXPECT_EQ(q.chunks(), 1u);
+  Bytes taken = q.take(1 << 20);
+  EXPECT_EQ(taken, frame);
+  // The chunk itself (large chunks have kMaxChunk of storage), not a copy.
+  EXPECT_EQ(taken.capacity(), ReceiveQueue::kMaxChunk);
+  EXPECT_EQ(q.chunks(), 0u);
+
+  // Given back, its storage serves the next large chunk.
+  const std::uint8_t* storage = taken.data();
+  ReceiveQueue::recycle(std::move(taken));
+  q.write(BytesView(frame).first(70000), 0);
+  Bytes again = q.take(1 << 20);
+  EXPECT_EQ(again.data(), storage);
+  EXPECT_EQ(again, Bytes(frame.begin(), frame.begin() + 70000));
+
+  // A take smaller than the chunk, or after a read began it, copies.
+  q.write(frame, 0);
+  Bytes part = q.take(1000);
+  EXPECT_EQ(part, Bytes(frame.begin(), frame.begin() + 1000));
+  Bytes rest = q.take(1 << 20);
+  EXPECT_EQ(rest, Bytes(frame.begin() + 1000, frame.end()));
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(YamuxReceiveQueue, TinyFramesShareChunks) {
+  ReceiveQueue q;
+  const std::uint8_t one[1] = {42};
+  for (int i = 0; i < 100000; ++i) q.write(one, 0);
+  EXPECT_EQ(q.size(), 100000u);
+  // Every chunk but the newest is full.
+  EXPECT_EQ(q.chunks(), (100000 + ReceiveQueue::kMinChunk - 1) / ReceiveQueue::kMinChunk);
+  // Big announcements are capped, and a chunk that holds a few bytes of its
+  // frame so far is not handed out (its storage would go with them).
+  ReceiveQueue big;
+  big.write(one, 1u << 30);
+  EXPECT_EQ(big.chunks(), 1u);
+  Bytes t = big.take(10);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_LT(t.capacity(), ReceiveQueue::kMinChunk);
+  q.release();
+  EXPECT_EQ(q.size(), 0u);
+  EXPECT_EQ(q.chunks(), 0u);
 }
 
 TEST(YamuxConfig, SanitizeRaisesOutOfRangeValues) {
