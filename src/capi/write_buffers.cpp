@@ -10,30 +10,11 @@ WriteBuffers& WriteBuffers::instance() {
 }
 
 Bytes WriteBuffers::copy_of(const std::uint8_t* data, std::size_t len) {
-  Bytes buffer;
-  {
-    std::lock_guard lock(mu_);
-    if (!kept_.empty()) {
-      buffer = std::move(kept_.back());
-      kept_.pop_back();
-      kept_bytes_ -= buffer.capacity();
-    }
-  }
+  Bytes buffer = pool_.take();
   buffer.assign(data, data + len);
   return buffer;
 }
 
-void WriteBuffers::give_back(Bytes&& buffer) noexcept {
-  Bytes dropped;  // freed outside the lock
-  {
-    std::lock_guard lock(mu_);
-    if (kept_.size() < kMaxKept && kept_bytes_ + buffer.capacity() <= kMaxKeptBytes) {
-      kept_bytes_ += buffer.capacity();
-      kept_.push_back(std::move(buffer));
-      return;
-    }
-    dropped = std::move(buffer);
-  }
-}
+void WriteBuffers::give_back(Bytes&& buffer) noexcept { pool_.give_back(std::move(buffer)); }
 
 }  // namespace weft::capi

@@ -10,10 +10,8 @@
 #pragma once
 
 #include <cstddef>
-#include <mutex>
-#include <vector>
 
-#include "core/bytes.hpp"
+#include "core/bytes_pool.hpp"
 
 namespace weft::capi {
 
@@ -30,9 +28,7 @@ class WriteBuffers {
   void give_back(Bytes&& buffer) noexcept;
 
  private:
-  std::mutex mu_;
-  std::vector<Bytes> kept_;
-  std::size_t kept_bytes_ = 0;
+  BytesPool pool_{kMaxKept, kMaxKeptBytes};
 };
 
 }  // namespace weft::capi

@@ -2,19 +2,17 @@
 
 #include <algorithm>
 #include <cstring>
-#include <mutex>
 #include <utility>
+
+#include "core/bytes_pool.hpp"
 
 namespace weft::yamux {
 namespace {
 
-struct ChunkPool {
-  std::mutex mu;
-  std::vector<Bytes> kept;
-};
-
-ChunkPool& chunk_pool() {
-  static ChunkPool* pool = new ChunkPool;  // never destroyed: usable during static destruction
+BytesPool& chunk_pool() {
+  // Never destroyed: usable during static destruction.
+  static BytesPool* pool = new BytesPool(ReceiveQueue::kRecycledChunks,
+                                         ReceiveQueue::kRecycledChunks * ReceiveQueue::kMaxChunk);
   return *pool;
 }
 
@@ -26,32 +24,13 @@ Bytes ReceiveQueue::new_chunk(std::size_t want) {
     chunk.reserve(std::max(want, kMinChunk));
     return chunk;
   }
-  {
-    ChunkPool& pool = chunk_pool();
-    std::lock_guard lock(pool.mu);
-    if (!pool.kept.empty()) {
-      chunk = std::move(pool.kept.back());
-      pool.kept.pop_back();
-    }
-  }
+  chunk = chunk_pool().take();  // only chunks of kMaxChunk are kept
   if (chunk.capacity() == 0) chunk.reserve(kMaxChunk);
   return chunk;
 }
 
 void ReceiveQueue::recycle(Bytes&& chunk) noexcept {
-  if (chunk.capacity() != kMaxChunk) return;  // freed by the caller as usual
-  Bytes dropped;                              // freed outside the lock
-  ChunkPool& pool = chunk_pool();
-  std::lock_guard lock(pool.mu);
-  chunk.clear();
-  if (pool.kept.size() < kRecycledChunks) {
-    try {
-      pool.kept.push_back(std::move(chunk));
-    } catch (...) {
-    }
-    return;
-  }
-  dropped = std::move(chunk);
+  if (chunk.capacity() == kMaxChunk) chunk_pool().give_back(std::move(chunk));
 }
 
 void ReceiveQueue::write(BytesView b, std::size_t expected) {

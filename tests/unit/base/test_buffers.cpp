@@ -1,12 +1,36 @@
-// IoBuffer (pooled I/O storage) and ByteChannel::read_view.
+// IoBuffer (pooled I/O storage), BytesPool and ByteChannel::read_view.
 #include <gtest/gtest.h>
 
 #include <thread>
 
 #include "core/byte_channel.hpp"
 #include "core/bytes.hpp"
+#include "core/bytes_pool.hpp"
 
 using namespace weft;
+
+TEST(BytesPool, KeepsWithinItsLimitsAndHandsBuffersBack) {
+  BytesPool pool(2, 3000);
+  EXPECT_EQ(pool.take().capacity(), 0u);  // nothing kept yet
+
+  Bytes a(1000, 1), b(1500, 2), c(100, 3);
+  const std::uint8_t* a_storage = a.data();
+  pool.give_back(std::move(a));
+  pool.give_back(std::move(b));
+  pool.give_back(std::move(c));  // a third buffer: over the count, freed
+  Bytes first = pool.take();
+  EXPECT_EQ(first.capacity(), 1500u);  // the last kept comes first
+  EXPECT_TRUE(first.empty());          // kept buffers come back empty
+  Bytes second = pool.take();
+  EXPECT_EQ(second.data(), a_storage);
+  EXPECT_EQ(pool.take().capacity(), 0u);
+
+  // Over the byte limit: 1000 + 2500 > 3000, so the second is freed.
+  pool.give_back(std::move(second));
+  pool.give_back(Bytes(2500, 4));
+  EXPECT_EQ(pool.take().capacity(), 1000u);
+  EXPECT_EQ(pool.take().capacity(), 0u);
+}
 
 TEST(IoBuffer, EmptyAndSized) {
   IoBuffer none;
