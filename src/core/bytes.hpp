@@ -73,12 +73,14 @@ class IoBuffer {
 // path every byte is written exactly once, and a memset per megabyte would be
 // pure overhead. Its storage is an IoBuffer of a power-of-two size, so
 // release() when empty costs nothing on a busy thread and leaves an idle
-// connection holding nothing; the next use starts at about the size recent
-// content needed (see release()), so a steady stream of large batches does
-// not regrow (and copy) from kMinCapacity every time.
+// connection holding nothing; the next use starts at the largest size recent
+// content needed (see release()), so a stream of large batches does not
+// regrow (and copy) every time.
 class OutputBuffer {
  public:
   static constexpr std::size_t kMinCapacity = 16 * 1024;
+  // Batches in a row that needed at most half the start before it halves.
+  static constexpr unsigned kShrinkAfter = 32;
 
   OutputBuffer() = default;
   OutputBuffer(OutputBuffer&&) noexcept = default;
@@ -102,6 +104,7 @@ class OutputBuffer {
   IoBuffer storage_;
   std::size_t size_ = 0;
   std::size_t next_capacity_ = kMinCapacity;
+  unsigned small_batches_ = 0;
 };
 
 }  // namespace weft

@@ -106,31 +106,71 @@ TEST(OutputBuffer, ExtendAppendSwap) {
   EXPECT_EQ(b.capacity(), cap);  // clear() keeps the storage
 }
 
-// release() gives the storage back; the next use starts at the size recent
-// content needed (a power of two), halving per smaller batch, so large
-// batches do not regrow while a quiet buffer comes back to the minimum.
-TEST(OutputBuffer, ReleaseRemembersTheSizeNeeded) {
+// release() gives the storage back; the next use starts at the largest size
+// recent content needed (a power of two), so batches that vary in size do not
+// regrow mid-batch, and halves only after kShrinkAfter smaller batches in a
+// row, so a quiet buffer still comes back to the minimum.
+TEST(OutputBuffer, ReleaseRemembersTheLargestSizeNeeded) {
+  constexpr unsigned kAfter = OutputBuffer::kShrinkAfter;
   OutputBuffer a;
   a.extend(100000);
   EXPECT_EQ(a.capacity(), 128u * 1024);
   a.release();
   EXPECT_TRUE(a.empty());
   EXPECT_EQ(a.capacity(), 0u);
+  // A smaller batch between large ones keeps the large start.
   a.extend(10);
   EXPECT_EQ(a.capacity(), 128u * 1024);
-  a.release();  // only 10 bytes needed this time: half the previous start
+  a.release();
+  a.extend(100000);
+  EXPECT_EQ(a.capacity(), 128u * 1024);
+  a.release();
+  // kShrinkAfter - 1 small batches, then one that needs more than half the
+  // start: the count starts over.
+  for (unsigned i = 0; i + 1 < kAfter; ++i) {
+    a.extend(10);
+    a.release();
+  }
+  a.extend(70000);
+  a.release();
+  for (unsigned i = 0; i + 1 < kAfter; ++i) {
+    a.extend(10);
+    a.release();
+  }
+  a.extend(10);
+  EXPECT_EQ(a.capacity(), 128u * 1024);
+  a.release();  // the kShrinkAfter-th small batch in a row: the start halves
   a.extend(10);
   EXPECT_EQ(a.capacity(), 64u * 1024);
-  for (int i = 0; i < 4; ++i) {
-    a.release();
+  a.release();
+  for (unsigned i = 0; i < 4 * kAfter; ++i) {
     a.extend(10);
+    a.release();
   }
+  a.extend(10);
   EXPECT_EQ(a.capacity(), OutputBuffer::kMinCapacity);
   Bytes big(300000, 7);
-  a.append(big);
+  a.append(big);  // grows within the batch, keeping what it held
   EXPECT_EQ(a.size(), 300010u);
   EXPECT_EQ(a.capacity(), 512u * 1024);
   EXPECT_EQ(a.view()[300009], 7);
+  a.release();
+  a.extend(10);
+  EXPECT_EQ(a.capacity(), 512u * 1024);
+}
+
+// The remembered start travels with the storage when buffers swap, as a
+// staging buffer and the one being flushed do.
+TEST(OutputBuffer, SwapCarriesTheRememberedStart) {
+  OutputBuffer staged;
+  OutputBuffer flushing;
+  staged.extend(300000);
+  staged.swap(flushing);
+  flushing.release();
+  staged.swap(flushing);
+  staged.extend(10);
+  EXPECT_EQ(staged.capacity(), 512u * 1024);
+  EXPECT_EQ(flushing.capacity(), 0u);
 }
 
 namespace {
