@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """weft's benchmark suite: weft, go-libp2p, rust-libp2p and js-libp2p on this machine, same run.
 
-  python3 bench/run.py [--quick] [--runs N] [--only weft,go,rust,js,weft-cli,weft-boringssl,weft-threaded,weft-spin]
+  python3 bench/run.py [--quick] [--runs N] [--only weft,go,rust,js,weft-cli,weft-boringssl,weft-threaded,weft-spin,
+                                                   weft-1cpu,weft-2cpus]
 
 Builds every peer (bench/peers/<impl>/build.sh), runs each implementation against itself and
 weft against each of the others in both directions, measures the machine's limits (iperf3, the
@@ -14,6 +15,7 @@ import argparse
 import dataclasses
 import datetime
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -25,13 +27,16 @@ from benchlib.metrics import FULL, QUICK, Pair, PairRun, Peer, RunRecord  # noqa
 from benchlib.report import METRICS, evaluate_targets, markdown, summarize  # noqa: E402
 
 CONTRACT_PEERS = ["weft", "go", "rust", "js"]
-EXTRA_ROWS = ["weft-cli", "weft-boringssl", "weft-threaded", "weft-spin"]
+EXTRA_ROWS = ["weft-cli", "weft-boringssl", "weft-threaded", "weft-spin", "weft-1cpu", "weft-2cpus"]
 # Measured only when asked for with --only.
 OPTIONAL_ROWS: list[str] = []
 # weft-threaded: weft's peer with the client's node on one I/O thread (the library's
 # default) instead of driven by its poll loop.
 # weft-spin: weft's peer with WEFT_LIMIT_IO_SPIN_US = 50 on both sides: a thread that runs
 # out of work polls up to 50 µs before it sleeps in the kernel (the default is 0).
+# weft-1cpu, weft-2cpus: weft's peer, ping only, with the listener and the client pinned to one
+# CPU, or each to its own: where the two processes run decides a round trip on this machine (the
+# raw TCP ping-pong is measured placed the same ways).
 RESULTS = environment.ROOT / "bench" / "results"
 
 
@@ -83,6 +88,20 @@ def build_everything(selected: list[str]) -> tuple[dict[str, environment.Build],
         if name in selected and builds.get("weft", environment.Build("weft", False)).ok:
             builds[name] = environment.Build(name, True)
             peers[name] = Peer(name, ["env", *env, str(environment.PEERS / "weft" / "peer")])
+    cpus = environment.placement_cpus()
+    placements = {"weft-1cpu": "both processes pinned to one CPU",
+                  "weft-2cpus": "the two processes pinned to two CPUs"}
+    for name, what in placements.items():
+        if name not in selected or not builds.get("weft", environment.Build("weft", False)).ok:
+            continue
+        if cpus is None or shutil.which("taskset") is None:
+            builds[name] = environment.Build(name, False, f"{what} needs two CPUs and taskset")
+            continue
+        listener_cpu, client_cpu = (cpus[0], cpus[0]) if name == "weft-1cpu" else cpus
+        program = str(environment.PEERS / "weft" / "peer")
+        builds[name] = environment.Build(name, True)
+        peers[name] = Peer(name, ["taskset", "-c", str(client_cpu), program], ping_only=True,
+                           listener_command=["taskset", "-c", str(listener_cpu), program])
     if "weft-boringssl" in selected:
         say("build: weft with BoringSSL ...")
         builds["weft-boringssl"] = environment.build_weft_boringssl()
@@ -106,12 +125,18 @@ def make_pairs(peers: dict[str, Peer]) -> list[Pair]:
 def measure_limits(settings, aead_programs: dict[str, Path], iperf_ok: bool, into: dict) -> None:
     pingpong = environment.weft_build_dir() / "bench" / "weft-tcp-pingpong"
     if pingpong.exists():
-        try:
-            rtt = environment.tcp_pingpong_us(pingpong, settings.ping_count)
-            into.setdefault("tcp_pingpong_median_us", []).append(rtt["median_us"])
-            into.setdefault("tcp_pingpong_p99_us", []).append(rtt["p99_us"])
-        except (RuntimeError, OSError, ValueError, KeyError) as error:
-            into.setdefault("problems", []).append(f"TCP ping-pong failed: {error}")
+        # Unpinned (as every pair runs), then placed as the pinned weft rows are.
+        cpus = environment.placement_cpus()
+        placements = {"": None}
+        if cpus is not None:
+            placements |= {"_one_cpu": (cpus[0], cpus[0]), "_two_cpus": cpus}
+        for suffix, placement in placements.items():
+            try:
+                rtt = environment.tcp_pingpong_us(pingpong, settings.ping_count, placement)
+                into.setdefault(f"tcp_pingpong{suffix}_median_us", []).append(rtt["median_us"])
+                into.setdefault(f"tcp_pingpong{suffix}_p99_us", []).append(rtt["p99_us"])
+            except (RuntimeError, OSError, ValueError, KeyError) as error:
+                into.setdefault("problems", []).append(f"TCP ping-pong{suffix.replace('_', ' ')} failed: {error}")
     if iperf_ok:
         try:
             into.setdefault("iperf3_Gbps", []).append(environment.iperf3_gbit_per_s(settings.iperf_seconds))
@@ -197,7 +222,9 @@ def main() -> int:
                 by_error.setdefault(error, []).append(metric)
             failures += [{"pair": key, "run": index + 1, "metrics": m, "error": e} for e, m in by_error.items()]
     limits: dict = {"problems": list(dict.fromkeys(limit_runs.get("problems", [])))}
-    for key in ("iperf3_Gbps", "tcp_pingpong_median_us", "tcp_pingpong_p99_us"):
+    for key in ("iperf3_Gbps", "tcp_pingpong_median_us", "tcp_pingpong_p99_us",
+                "tcp_pingpong_one_cpu_median_us", "tcp_pingpong_one_cpu_p99_us",
+                "tcp_pingpong_two_cpus_median_us", "tcp_pingpong_two_cpus_p99_us"):
         if limit_runs.get(key):
             limits[key] = summarize(limit_runs[key], 0)
     for backend, rates in limit_runs.get("aead", {}).items():

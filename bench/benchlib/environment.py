@@ -202,9 +202,22 @@ def iperf3_gbit_per_s(seconds: float) -> float:
         server.wait()
 
 
-def tcp_pingpong_us(program: Path, count: int) -> dict:
-    """{"median_us", "p99_us"}: 32-byte round trips over loopback TCP between two processes."""
-    proc = subprocess.run([str(program), "--count", str(count)], capture_output=True, text=True, timeout=120)
+def placement_cpus() -> tuple[int, int] | None:
+    """Two CPUs this process may run on, for the pinned round trips; None with fewer than two."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    return (cpus[0], cpus[1]) if len(cpus) >= 2 else None
+
+
+def tcp_pingpong_us(program: Path, count: int, cpus: tuple[int, int] | None = None) -> dict:
+    """{"median_us", "p99_us"}: 32-byte round trips over loopback TCP between two processes,
+    the echo side pinned to cpus[0] and the measuring side to cpus[1] when given."""
+    command = [str(program), "--count", str(count)]
+    if cpus is not None:
+        command += ["--cpus", f"{cpus[0]},{cpus[1]}"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise RuntimeError(f"{program.name} exited with {proc.returncode}: {proc.stderr.strip()[-200:]}")
     out = json.loads(proc.stdout)

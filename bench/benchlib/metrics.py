@@ -49,9 +49,13 @@ QUICK = Settings(runs=2, perf_bytes=256 << 20, setup_count=50, rate_seconds=1, p
 
 @dataclass
 class Peer:
-    name: str               # weft, weft-cli, weft-boringssl, go, rust, js
+    name: str               # weft, weft-cli, weft-boringssl, go, rust, js, ...
     command: list[str]      # the program (a contract peer, or the weft tool for weft-cli)
     is_cli: bool = False
+    # How the listener runs, when not as `command` (the pinned rows put it on another CPU).
+    listener_command: list[str] | None = None
+    # Only the ping metric (the pinned rows): the rest is measured unpinned.
+    ping_only: bool = False
 
 
 @dataclass
@@ -111,9 +115,11 @@ class PairRun:
     # ---- listener ----
 
     def _listener_command(self) -> list[str]:
-        if self.pair.listener.is_cli:
-            return self.pair.listener.command + ["listen", "--stdin-eof", "--json"]
-        return self.pair.listener.command + ["listen"]
+        listener = self.pair.listener
+        program = listener.listener_command or listener.command
+        if listener.is_cli:
+            return program + ["listen", "--stdin-eof", "--json"]
+        return program + ["listen"]
 
     def _ensure_listener(self) -> Listener:
         if self.listener is None or not self.listener.alive():
@@ -158,6 +164,9 @@ class PairRun:
     # ---- contract peers ----
 
     def run_contract_metrics(self, only_perf: bool = False) -> RunRecord:
+        if self.pair.client.ping_only:
+            self.measure(["ping_median_us", "ping_p99_us"], self.ping)
+            return self.record
         self.measure(["perf_up_MBps", "perf_down_MBps", "cpu_s_per_GiB"], self.perf)
         if only_perf:
             return self.record

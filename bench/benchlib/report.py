@@ -18,10 +18,12 @@ METRICS: dict[str, tuple[str, str, bool]] = {
     "mem_dialer_KiB": ("memory per idle connection, dialer (KiB)", ".1f", False),
 }
 
-SELF_ORDER = ["weft", "go", "rust", "js", "weft-threaded", "weft-spin", "weft-cli", "weft-boringssl"]
+SELF_ORDER = ["weft", "go", "rust", "js", "weft-threaded", "weft-spin", "weft-1cpu", "weft-2cpus", "weft-cli",
+              "weft-boringssl"]
 OTHERS = ["go", "rust", "js"]
 LABELS = {"weft-cli": "weft (cli)", "weft-boringssl": "weft (BoringSSL)",
-          "weft-threaded": "weft (I/O thread)", "weft-spin": "weft (io_spin 50 µs)"}
+          "weft-threaded": "weft (I/O thread)", "weft-spin": "weft (io_spin 50 µs)",
+          "weft-1cpu": "weft (pinned, 1 CPU)", "weft-2cpus": "weft (pinned, 2 CPUs)"}
 
 
 def label(key: str) -> str:
@@ -102,6 +104,18 @@ def evaluate_targets(summaries: dict, limits: dict, default_backend: str) -> lis
     floor = limits.get("tcp_pingpong_median_us")
     add("ping round trip floor: raw TCP ping-pong between two processes (report only)",
         floor.median if floor else None, f"{floor.median:.1f} µs" if floor else "", None)
+    # Where the two processes run decides a round trip: on one CPU it costs two
+    # context switches, on two CPUs two wake-ups of an idle CPU (on a virtual
+    # machine, each an exit to the hypervisor). The same placements for weft
+    # and for raw TCP show how much of the round trip is weft's own work.
+    for pair, limit, where in (("weft-1cpu", "tcp_pingpong_one_cpu_median_us", "both processes pinned to one CPU"),
+                               ("weft-2cpus", "tcp_pingpong_two_cpus_median_us",
+                                "the two processes pinned to two CPUs")):
+        pinned = _median(summaries, pair, "ping_median_us")
+        raw = limits.get(limit)
+        add(f"ping round trip median, {where} (report only)", pinned,
+            f"{pinned:.1f} µs" + (f" (raw TCP ping-pong placed the same: {raw.median:.1f} µs)" if raw else "")
+            if pinned else "", None)
     # With an I/O thread, the C API hands each operation to it and the
     # completion back to the application's thread: two more wake-ups.
     threaded_ping = _median(summaries, "weft-threaded", "ping_median_us")
@@ -167,7 +181,8 @@ def markdown(data: dict, summaries: dict, failures: dict, limits: dict, targets:
     out += [f"Machine: {m['cpu']}, {m['cores']} cores ({m['threads_per_core']} thread(s) per core), "
             f"{m['memory']}, {m['kernel']}. Load average at start: {load[0]} / {load[1]} / {load[2]}"
             + (" (other work was running: the figures are noisy)." if load[0] > 0.5 else ".")
-            + " Both processes of a pair share all cores, as a user's would: nothing is pinned.", ""]
+            + " Both processes of a pair share all cores, as a user's would: nothing is pinned, except in "
+            "the rows that say pinned.", ""]
     out += ["Versions:", ""] + [f"- {k}: {v}" for k, v in data["versions"].items()] + [""]
     out += [f"Sizes: perf {s['perf_bytes'] / (1 << 20):.0f} MiB each way; {s['setup_count']} setups; "
             f"rates over {s['rate_seconds']:g} s; {s['ping_count']} pings; {s['hold_connections']} held "
@@ -187,6 +202,10 @@ def markdown(data: dict, summaries: dict, failures: dict, limits: dict, targets:
                    f"{cell(limits['tcp_pingpong_median_us'], 0, '.1f')} |")
         out.append("| raw TCP ping-pong, 32 bytes, two processes, p99 round trip (µs) | "
                    f"{cell(limits['tcp_pingpong_p99_us'], 0, '.1f')} |")
+    for suffix, where in (("_one_cpu", "both pinned to one CPU"), ("_two_cpus", "pinned to two CPUs")):
+        if f"tcp_pingpong{suffix}_median_us" in limits:
+            out.append(f"| raw TCP ping-pong, 32 bytes, two processes {where}, median round trip (µs) | "
+                       f"{cell(limits[f'tcp_pingpong{suffix}_median_us'], 0, '.1f')} |")
     for backend, rates in limits.get("aead", {}).items():
         name = rates.get("name", backend)
         out.append(f"| ChaCha20-Poly1305 seal, 1 core, 64 KiB frames, {name} (GB/s) | "
@@ -231,6 +250,10 @@ def markdown(data: dict, summaries: dict, failures: dict, limits: dict, targets:
         "runs out of work (an I/O thread, or the client's `weft_node_poll`) polls up to 50 µs before it "
         "sleeps in the kernel, while its waits stay short, it waits more than it works and its spins "
         "find work and keep their CPU (default 0: it sleeps at once).",
+        "- weft (pinned, 1 CPU) and weft (pinned, 2 CPUs) are the weft peer's ping with the listener and "
+        "the client pinned (`taskset`) to one CPU, or each to its own; the raw TCP ping-pong is measured "
+        "placed the same ways. Unpinned, the scheduler moves the two processes between these placements "
+        "during a run.",
         "- weft's churn opens each stream with `weft_open_stream_lazy` (the proposal and the first bytes "
         "go out together), as go-libp2p opens every single-protocol stream.",
         "- CPU per GiB: user + system time of both processes over the upload and the download run, "

@@ -3,12 +3,19 @@
  * library). A libp2p ping adds framing, encryption and its own threads on top
  * of exactly this.
  *
- *   weft-tcp-pingpong [--count N]   prints {"median_ns":..,"p99_ns":..,"count":N}
+ *   weft-tcp-pingpong [--count N] [--cpus A,B]
+ *       prints {"median_ns":..,"p99_ns":..,"count":N}
+ *
+ * --cpus pins the echo side to CPU A and the measuring side to CPU B (A may
+ * equal B). Where the two run decides the figure: on one CPU a round trip is
+ * two context switches; on two, two cross-CPU wake-ups of an idle CPU, which
+ * on a virtual machine cost far more.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,13 +54,34 @@ static int by_value(const void* a, const void* b) {
   return x < y ? -1 : x > y;
 }
 
+static void pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) die("sched_setaffinity");
+}
+
+static void usage(const char* program) {
+  fprintf(stderr, "usage: %s [--count 1..10000000] [--cpus A,B]\n", program);
+  exit(2);
+}
+
 int main(int argc, char** argv) {
   long count = 1000;
-  if (argc == 3 && strcmp(argv[1], "--count") == 0) count = strtol(argv[2], NULL, 10);
-  if (count < 1 || count > 10000000 || (argc != 1 && argc != 3)) {
-    fprintf(stderr, "usage: %s [--count 1..10000000]\n", argv[0]);
-    return 2;
+  int echo_cpu = -1, measure_cpu = -1;
+  for (int i = 1; i < argc; i += 2) {
+    if (i + 1 >= argc) usage(argv[0]);
+    if (strcmp(argv[i], "--count") == 0) {
+      count = strtol(argv[i + 1], NULL, 10);
+    } else if (strcmp(argv[i], "--cpus") == 0) {
+      if (sscanf(argv[i + 1], "%d,%d", &echo_cpu, &measure_cpu) != 2 || echo_cpu < 0 || measure_cpu < 0 ||
+          echo_cpu >= CPU_SETSIZE || measure_cpu >= CPU_SETSIZE)
+        usage(argv[0]);
+    } else {
+      usage(argv[0]);
+    }
   }
+  if (count < 1 || count > 10000000) usage(argv[0]);
   const int one = 1;
   int listener = socket(AF_INET, SOCK_STREAM, 0);
   if (listener < 0) die("socket");
@@ -67,6 +95,7 @@ int main(int argc, char** argv) {
   const pid_t child = fork();
   if (child < 0) die("fork");
   if (child == 0) {  /* the echo side */
+    if (echo_cpu >= 0) pin_to(echo_cpu);
     int fd = accept(listener, NULL, NULL);
     if (fd < 0) die("accept");
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -76,6 +105,7 @@ int main(int argc, char** argv) {
     _exit(0);
   }
   close(listener);
+  if (measure_cpu >= 0) pin_to(measure_cpu);
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0 || connect(fd, (struct sockaddr*)&addr, sizeof addr) < 0) die("connect");
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
