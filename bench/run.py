@@ -139,7 +139,9 @@ def measure_limits(settings, aead_programs: dict[str, Path], iperf_ok: bool, int
                 into.setdefault("problems", []).append(f"TCP ping-pong{suffix.replace('_', ' ')} failed: {error}")
     if iperf_ok:
         try:
-            into.setdefault("iperf3_Gbps", []).append(environment.iperf3_gbit_per_s(settings.iperf_seconds))
+            tcp = environment.iperf3_tcp(settings.iperf_seconds)
+            for key in ("Gbps", "sender_cpu_s_per_GiB", "receiver_cpu_s_per_GiB"):
+                into.setdefault(f"iperf3_{key}", []).append(tcp[key])
         except (RuntimeError, OSError, ValueError, KeyError) as error:
             into.setdefault("problems", []).append(f"iperf3 failed: {error}")
     for backend, program in aead_programs.items():
@@ -222,7 +224,8 @@ def main() -> int:
                 by_error.setdefault(error, []).append(metric)
             failures += [{"pair": key, "run": index + 1, "metrics": m, "error": e} for e, m in by_error.items()]
     limits: dict = {"problems": list(dict.fromkeys(limit_runs.get("problems", [])))}
-    for key in ("iperf3_Gbps", "tcp_pingpong_median_us", "tcp_pingpong_p99_us",
+    for key in ("iperf3_Gbps", "iperf3_sender_cpu_s_per_GiB", "iperf3_receiver_cpu_s_per_GiB",
+                "tcp_pingpong_median_us", "tcp_pingpong_p99_us",
                 "tcp_pingpong_one_cpu_median_us", "tcp_pingpong_one_cpu_p99_us",
                 "tcp_pingpong_two_cpus_median_us", "tcp_pingpong_two_cpus_p99_us"):
         if limit_runs.get(key):
@@ -232,7 +235,7 @@ def main() -> int:
                                                   "seal_GBps": summarize(rates["seal_GBps"], 0),
                                                   "open_GBps": summarize(rates["open_GBps"], 0)}
     default_backend = environment.default_crypto_backend()
-    targets = evaluate_targets(summaries, limits, default_backend)
+    targets = evaluate_targets(summaries, limits, default_backend, machine.get("cores"))
 
     md_path = results_path(args.results, args.quick)
     weft_tool = environment.weft_build_dir() / "tools" / "weft"

@@ -67,7 +67,7 @@ def _median(summaries: dict, pair: str, key: str) -> float | None:
     return s.median if s else None
 
 
-def evaluate_targets(summaries: dict, limits: dict, default_backend: str) -> list[dict]:
+def evaluate_targets(summaries: dict, limits: dict, default_backend: str, cores: int | None = None) -> list[dict]:
     """Each weft target with the measured value and whether it is met, from the data alone."""
     rows = []
 
@@ -94,6 +94,28 @@ def evaluate_targets(summaries: dict, limits: dict, default_backend: str) -> lis
         add(f"throughput {direction} as a fraction of the AEAD bound (report only)", fraction,
             f"{fraction:.0%} of {bound:.2f} GB/s (min of seal/open, {default_backend})" if fraction else "",
             None)
+    # What bounds an encrypted stream here, from the same run: every byte is
+    # sealed and opened once (the AEAD rates) and moved through loopback TCP
+    # by the kernel (iperf3's CPU, which is almost all kernel time).
+    sender_kernel = limits.get("iperf3_sender_cpu_s_per_GiB")
+    receiver_kernel = limits.get("iperf3_receiver_cpu_s_per_GiB")
+    if aead and sender_kernel and receiver_kernel:
+        gb_per_gib = (1 << 30) / 1e9
+        seal_s = gb_per_gib / aead["seal_GBps"].median
+        open_s = gb_per_gib / aead["open_GBps"].median
+        one_sender = gb_per_gib / (seal_s + sender_kernel.median)
+        add("throughput bound of one sending thread: AEAD seal + the kernel's sending share, from iperf3 "
+            "(report only)", one_sender, f"{one_sender:.2f} GB/s ({seal_s:.2f} s + {sender_kernel.median:.2f} s "
+            "per GiB)", None)
+        floor = seal_s + open_s + sender_kernel.median + receiver_kernel.median
+        weft_cpu = _median(summaries, "weft", "cpu_s_per_GiB")
+        text = f"{floor:.2f} s per GiB"
+        if weft_cpu is not None:
+            text += f"; weft {weft_cpu:.2f} s ({weft_cpu / floor - 1:+.0%})"
+        if cores:
+            text += f"; all {cores} cores at the floor: {cores / floor * gb_per_gib:.2f} GB/s"
+        add("CPU floor of an encrypted stream, both processes: AEAD seal and open + iperf3's CPU "
+            "(report only)", floor, text, None)
     setup = _median(summaries, "weft", "setup_ms")
     add("connection setup median ≤ 1 ms", setup, f"{setup:.2f} ms" if setup is not None else "",
         (setup or 1e9) <= 1)
@@ -196,7 +218,11 @@ def markdown(data: dict, summaries: dict, failures: dict, limits: dict, targets:
 
     out += ["## Physical limits of this machine, same run", "", "| limit | median (min–max) |", "| --- | --- |"]
     if "iperf3_Gbps" in limits:
-        out.append(f"| raw TCP loopback, iperf3, 1 stream (Gbit/s) | {cell(limits['iperf3_Gbps'], 0, '.1f')} |")
+        out.append(f"| raw TCP loopback, iperf3, 1 stream, 1 MiB writes (Gbit/s) | {cell(limits['iperf3_Gbps'], 0, '.1f')} |")
+    for side in ("sender", "receiver"):
+        if f"iperf3_{side}_cpu_s_per_GiB" in limits:
+            out.append(f"| raw TCP loopback, iperf3, CPU per GiB of the {side}'s process (s) | "
+                       f"{cell(limits[f'iperf3_{side}_cpu_s_per_GiB'], 0, '.2f')} |")
     if "tcp_pingpong_median_us" in limits:
         out.append("| raw TCP ping-pong, 32 bytes, two processes, median round trip (µs) | "
                    f"{cell(limits['tcp_pingpong_median_us'], 0, '.1f')} |")
