@@ -23,15 +23,15 @@ Task<Status> serve(ByteChannel& stream, Config config) {
   if (to_send > config.max_download)
     co_return Error{errc::limit_exceeded, "perf: requested " + std::to_string(to_send) +
                                               " bytes, limit is " + std::to_string(config.max_download)};
-  // Not zeroed while it only receives the upload; cleared before sending.
-  IoBuffer buf(std::max<std::size_t>(config.chunk_size, 1));
-  for (;;) {  // discard the upload
-    auto n = co_await stream.read_some(buf.view());
+  const std::size_t chunk = std::max<std::size_t>(config.chunk_size, 1);
+  for (;;) {  // discard the upload: viewed where it was received, never copied
+    auto n = co_await stream.read_view(chunk);
     if (!n) {
       if (n.code() == errc::eof) break;
       co_return std::move(n).error();
     }
   }
+  IoBuffer buf(chunk);
   std::fill(buf.data(), buf.data() + buf.size(), 0);
   while (to_send > 0) {
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(to_send, buf.size()));

@@ -87,6 +87,26 @@ Bytes ReceiveQueue::take(std::size_t max) {
   return out;
 }
 
+BytesView ReceiveQueue::take_view(std::size_t max, Bytes& holder) {
+  if (size_ == 0 || max == 0) {
+    holder.clear();
+    return {};
+  }
+  Bytes& front = chunks_[first_];
+  const std::size_t start = offset_;
+  const std::size_t left = front.size() - start;
+  if (left <= max) {
+    holder = std::move(front);
+    size_ -= left;
+    pop_front();  // of a moved-from chunk: nothing to recycle
+    return BytesView(holder).subspan(start, left);
+  }
+  const auto from = front.begin() + static_cast<std::ptrdiff_t>(start);
+  holder.assign(from, from + static_cast<std::ptrdiff_t>(max));
+  consume(max);
+  return BytesView(holder);
+}
+
 void ReceiveQueue::consume(std::size_t n) noexcept {
   offset_ += n;
   size_ -= n;

@@ -41,6 +41,11 @@ class ReceiveQueue {
   // yet, it holds at most `max` bytes and fills a quarter of its storage or
   // more; else a copy.
   Bytes take(std::size_t max);
+  // Removes between 1 and `max` bytes (none if empty) of the oldest chunk
+  // and returns a view of them that `holder` keeps valid: the chunk itself,
+  // moved into `holder`, when every byte left in it is taken (no copy); else
+  // a copy. What `holder` held before is dropped: recycle it first.
+  BytesView take_view(std::size_t max, Bytes& holder);
 
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }

@@ -54,6 +54,7 @@ Task<Status> YamuxStream::wait_readable() {
 
 Task<Result<std::size_t>> YamuxStream::read_some_impl(MutableBytesView buf) {
   auto self = shared_from_this();
+  yamux::ReceiveQueue::recycle(std::move(viewed_));
   if (reset_ || recv_buf_.empty()) {  // else read at once, without a waiting coroutine
     auto waiting = wait_readable();
     auto ready = co_await std::move(waiting);
@@ -66,12 +67,24 @@ Task<Result<std::size_t>> YamuxStream::read_some_impl(MutableBytesView buf) {
 
 Task<Result<Bytes>> YamuxStream::read_bytes_impl(std::size_t max) {
   auto self = shared_from_this();
+  yamux::ReceiveQueue::recycle(std::move(viewed_));
   auto waiting = wait_readable();
   auto ready = co_await std::move(waiting);
   if (!ready) co_return std::move(ready).error();
   Bytes out = recv_buf_.take(max);
   update_receive_window();
   co_return out;
+}
+
+Task<Result<BytesView>> YamuxStream::read_view_impl(std::size_t max) {
+  auto self = shared_from_this();
+  yamux::ReceiveQueue::recycle(std::move(viewed_));
+  auto waiting = wait_readable();
+  auto ready = co_await std::move(waiting);
+  if (!ready) co_return std::move(ready).error();
+  const BytesView view = recv_buf_.take_view(max, viewed_);
+  update_receive_window();
+  co_return view;
 }
 
 Status YamuxStream::writable() const {

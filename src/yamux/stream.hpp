@@ -67,6 +67,8 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
  protected:
   Task<Result<std::size_t>> read_some_impl(MutableBytesView buf) override;
   Task<Result<Bytes>> read_bytes_impl(std::size_t max) override;
+  // The oldest received chunk itself when the view takes all of it.
+  Task<Result<BytesView>> read_view_impl(std::size_t max) override;
 
  private:
   LiveToken<Live::streams> live_;
@@ -119,6 +121,10 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   // read since the last window update are
   // recv_window_ - buffered - credit - in flight.
   yamux::ReceiveQueue recv_buf_;
+  // What the last read_view returned lives here until the next read: kept
+  // out of recv_buf_, so a reset meanwhile (which empties the queue and
+  // recycles its chunks) cannot pull it from under the reader.
+  Bytes viewed_;
   std::uint32_t recv_window_ = yamux::kDefaultWindow;
   std::uint32_t recv_credit_ = yamux::kDefaultWindow;
   std::uint32_t recv_in_flight_ = 0;

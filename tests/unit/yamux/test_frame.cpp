@@ -54,11 +54,18 @@ TEST(YamuxReceiveQueue, KeepsOrderAcrossChunksReadsAndTakes) {
     q.write(BytesView(in).subspan(written, w), step % 3 == 0 ? 50000 : 0);
     written += w;
     const std::size_t want = step * 13 % 9000 + 1;
-    if (step % 2 == 0) {
+    if (step % 3 == 0) {
       Bytes tmp(want);
       const std::size_t n = q.read(tmp);
       EXPECT_LE(n, want);
       out.insert(out.end(), tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(n));
+    } else if (step % 3 == 1) {
+      const bool had_bytes = !q.empty();
+      Bytes holder;
+      const BytesView view = q.take_view(want, holder);
+      EXPECT_LE(view.size(), want);
+      EXPECT_EQ(view.empty(), !had_bytes);
+      out.insert(out.end(), view.begin(), view.end());
     } else {
       const bool had_bytes = !q.empty();
       Bytes taken = q.take(want);
@@ -110,6 +117,38 @@ TEST(YamuxReceiveQueue, AFrameArrivingInPiecesIsTakenWithoutACopy) {
   Bytes rest = q.take(1 << 20);
   EXPECT_EQ(rest, Bytes(frame.begin() + 1000, frame.end()));
   EXPECT_TRUE(q.empty());
+}
+
+TEST(YamuxReceiveQueue, AViewOfAWholeChunkIsTheChunkAndOutlivesTheQueue) {
+  ReceiveQueue q;
+  Bytes frame(100000);
+  for (std::size_t i = 0; i < frame.size(); ++i) frame[i] = static_cast<std::uint8_t>(i * 3);
+  q.write(frame, 0);
+  q.write(BytesView(frame).first(5000), 0);  // a second frame, in the same chunk's room
+  // A view smaller than what the chunk holds is a copy; the chunk stays queued.
+  Bytes holder;
+  BytesView part = q.take_view(1000, holder);
+  EXPECT_EQ(Bytes(part.begin(), part.end()), Bytes(frame.begin(), frame.begin() + 1000));
+  EXPECT_EQ(holder.size(), 1000u);
+  EXPECT_EQ(q.chunks(), 1u);
+  // A view of everything left in the chunk is the chunk itself, moved out.
+  BytesView rest = q.take_view(1 << 20, holder);
+  EXPECT_EQ(rest.size(), 104000u);
+  EXPECT_EQ(rest.data(), holder.data() + 1000);
+  EXPECT_EQ(holder.capacity(), ReceiveQueue::kMaxChunk);
+  EXPECT_EQ(Bytes(rest.begin(), rest.begin() + 99000), Bytes(frame.begin() + 1000, frame.end()));
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.chunks(), 0u);
+  // Emptying the queue (a reset) and refilling it leaves the view untouched.
+  Bytes other(200000, 0xEE);
+  q.write(other, 0);
+  q.release();
+  q.write(other, 0);
+  EXPECT_EQ(Bytes(rest.begin(), rest.begin() + 99000), Bytes(frame.begin() + 1000, frame.end()));
+  Bytes empty_holder(7, 1);
+  ReceiveQueue none;
+  EXPECT_TRUE(none.take_view(10, empty_holder).empty());
+  EXPECT_TRUE(empty_holder.empty());
 }
 
 TEST(YamuxReceiveQueue, TinyFramesShareChunks) {

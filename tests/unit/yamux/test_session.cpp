@@ -1,6 +1,7 @@
 // Two YamuxSessions talking over an in-memory pipe (and one test over TCP).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -228,6 +229,52 @@ TEST(YamuxSession, ReadBytesReturnsWhatIsBufferedUpToMax) {
     CO_ASSERT_OK(co_await c->close_write());
     EXPECT_EQ((co_await s->read_bytes(16)).code(), errc::eof);
     EXPECT_EQ((co_await s->read_bytes(0)).code(), errc::invalid_argument);
+  });
+}
+
+// read_view hands out the received chunk itself when it takes all of it;
+// what it returned stays valid until the next read, even when the stream is
+// reset and its buffers recycled meanwhile. Reading by views returns window
+// like any read: a transfer larger than the window completes.
+TEST(YamuxSession, ReadViewHandsOutReceivedBytesThatOutliveAReset) {
+  Harness h;
+  SessionPair p(h);
+  h.run([&]() -> Task<void> {
+    auto c = *(co_await p.client->open_stream());
+    const Bytes big = pattern(600 * 1024, 9);  // more than the 256 KiB window
+    std::optional<Status> wrote;
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, [&]() -> Task<void> { wrote = co_await c->write_all(big); }, asio::detached);
+    auto s = *(co_await p.server->accept_stream());
+    Bytes got;
+    while (got.size() < big.size()) {
+      auto view = co_await s->read_view(got.size() % 3 == 0 ? 1 << 20 : 1000);
+      CO_ASSERT_OK(view);
+      CO_ASSERT_TRUE(!view->empty());
+      got.insert(got.end(), view->begin(), view->end());
+    }
+    EXPECT_EQ(got, big);
+    CO_ASSERT_TRUE(co_await eventually([&] { return wrote.has_value(); }));
+    CO_ASSERT_OK(*wrote);
+
+    const Bytes frame = pattern(100000, 3);
+    CO_ASSERT_OK(co_await c->write_all(frame));
+    CO_ASSERT_TRUE(co_await eventually([&] { return s->readable() == frame.size(); }));
+    auto view = co_await s->read_view(1 << 20);
+    CO_ASSERT_OK(view);
+    CO_ASSERT_TRUE(view->size() == frame.size());
+    c->reset();
+    CO_ASSERT_TRUE(co_await eventually([&] { return s->is_reset(); }));
+    // Another stream's bulk data goes through the recycled chunks.
+    auto c2 = *(co_await p.client->open_stream());
+    auto s2 = *(co_await p.server->accept_stream());
+    const Bytes other = pattern(200000, 4);  // within the window
+    CO_ASSERT_OK(co_await c2->write_all(other));
+    Bytes other_got(other.size());
+    CO_ASSERT_OK(co_await s2->read_exact(other_got));
+    EXPECT_EQ(other_got, other);
+    EXPECT_TRUE(std::equal(view->begin(), view->end(), frame.begin()));
+    EXPECT_EQ((co_await s->read_view(16)).code(), errc::reset);
   });
 }
 
