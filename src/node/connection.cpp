@@ -427,6 +427,15 @@ Task<Result<identify::Info>> Connection::receive_identify() {
   StreamDeadline deadline(*this, opened->channel, node_.config().limits.identify_timeout);
   auto receiving = identify::receive(*opened->channel, config);
   auto info = co_await std::move(receiving);
+  if (!info) {
+    opened->channel->reset();
+    co_return info;
+  }
+  // The remote closed its side after its message; closing ours ends the
+  // stream. Left half open, it would stay in both sessions (and count
+  // against the remote's stream limits) until the connection ends.
+  auto closing = opened->channel->close_write();
+  (void)co_await std::move(closing);
   co_return info;
 }
 

@@ -220,6 +220,41 @@ TEST(Node, CreateRejectsBadConfig) {
   EXPECT_EQ(Node::create(cfg).code(), errc::invalid_argument);
 }
 
+// Each side opens an identify stream to the other on every new connection.
+// Once the answer is read, the asking side closes its end too: no stream of
+// either session outlives the exchange (a remote such as go-libp2p counts
+// open streams against its limits).
+TEST(Node, IdentifyStreamsCloseOnBothSides) {
+  auto a = make_node();
+  auto b = make_node();
+  auto conn = await(*b, b->dial(full_addr(*a)));
+  ASSERT_TRUE(conn.ok()) << conn.error().message();
+  ASSERT_TRUE(await(*b, b->identify(*conn)).ok());
+  std::shared_ptr<Connection> inbound;
+  for (int i = 0; i < 400 && !inbound; ++i) {
+    auto all = a->connections();
+    if (!all.empty()) inbound = all.front();
+    else std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(inbound);
+  ASSERT_TRUE(await(*a, a->identify(inbound)).ok());
+  auto streams_of = [](Node& n, std::shared_ptr<Connection> c) {
+    auto count = [](std::shared_ptr<Connection> c) -> Task<Result<std::size_t>> {
+      co_return c->session() ? c->session()->num_streams() : 0;
+    };
+    auto r = await(n, n.run_on(c, count(c)));
+    return r.ok() ? *r : std::size_t{999};
+  };
+  std::size_t left_b = 1, left_a = 1;
+  for (int i = 0; i < 400 && (left_a != 0 || left_b != 0); ++i) {
+    left_b = streams_of(*b, *conn);
+    left_a = streams_of(*a, inbound);
+    if (left_a != 0 || left_b != 0) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(left_b, 0u) << "streams left open on the dialer's session";
+  EXPECT_EQ(left_a, 0u) << "streams left open on the listener's session";
+}
+
 TEST(Node, IdentifyPushAnnouncesNewProtocols) {
   auto a = make_node();
   auto b = make_node();
