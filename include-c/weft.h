@@ -310,7 +310,7 @@ typedef enum weft_event_type {
   WEFT_EVENT_OPEN_STREAM = 2,   /* weft_open_stream(_lazy): stream, protocol */
   WEFT_EVENT_ACCEPT_STREAM = 3, /* weft_accept_stream: stream, conn, protocol */
   WEFT_EVENT_READ = 4,          /* weft_stream_read: data */
-  WEFT_EVENT_WRITE = 5,         /* weft_stream_write: count = bytes written */
+  WEFT_EVENT_WRITE = 5,         /* weft_stream_write: count = bytes written (see there) */
   WEFT_EVENT_CLOSE_WRITE = 6,   /* weft_stream_close_write */
   WEFT_EVENT_PING = 7,          /* weft_ping: count = round trip in nanoseconds */
   WEFT_EVENT_IDENTIFY = 8       /* weft_identify: text = agent version, list = protocols, addrs */
@@ -437,7 +437,12 @@ WEFT_API int weft_stream_read(weft_stream stream, size_t max_bytes, uint64_t tok
 
 /* Writes `len` bytes (copied before the call returns; the buffer may be
  * reused at once). Several writes may be pending on one stream: they go out
- * in submission order, each contiguous. Event WRITE: count = bytes. */
+ * in submission order, each contiguous. Event WRITE: count = bytes written,
+ * `len` on success. A write that fails or is cancelled part way (waiting for
+ * the remote to read) reports in count the bytes of its start that were
+ * already handed to the connection: those still go out, unless the
+ * connection fails; the rest never does. A stream that is to go on after a
+ * cancelled write resumes at data + count. */
 WEFT_API int weft_stream_write(weft_stream stream, const uint8_t* data, size_t len, uint64_t token);
 
 /* Like weft_stream_write, without the copy: weft reads `data` in place, so

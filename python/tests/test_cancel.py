@@ -126,6 +126,41 @@ async def test_each_operation_kind_can_be_cancelled():
         assert await client.ping(addr) > 0
 
 
+async def test_a_cancelled_write_says_how_much_of_it_went_out():
+    async with two_nodes() as (server, client, addr):
+        start_reading = asyncio.Event()
+        received = bytearray()
+        finished = asyncio.Event()
+
+        async def late_sink(stream: weft.Stream) -> None:
+            await start_reading.wait()
+            while chunk := await stream.read(1 << 20):
+                received.extend(chunk)
+            finished.set()
+
+        server.set_stream_handler("/late-sink/1.0.0", late_sink)
+        data = random.Random(7).randbytes(1 << 20)  # four times the initial window
+
+        async def wait_for(write: weft.Write) -> None:
+            await write
+
+        async with await client.open_stream(addr, "/late-sink/1.0.0") as stream:
+            first = stream.write(data)
+            waiting = asyncio.create_task(wait_for(first))
+            await asyncio.sleep(0.1)
+            assert not first.done()  # stuck on the window: the remote does not read yet
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            assert first.sent is not None and 0 < first.sent < len(data)
+            rest = stream.write(data[first.sent:])
+            start_reading.set()
+            await rest
+            assert rest.sent == len(data) - first.sent
+        await asyncio.wait_for(finished.wait(), 10)
+        assert bytes(received) == data
+
+
 async def test_cancelled_accept_frees_what_it_took():
     async with two_nodes() as (server, client, addr):
         server.set_stream_handler(QUIET, quiet_handler)

@@ -297,6 +297,10 @@ void NodeState::launch(const std::shared_ptr<Op>& op, Task<Outcome> task) {
 
 void NodeState::fill_event(weft_event& ev, Outcome& out) {
   ev.status = status_of(out.error);
+  if (ev.type == WEFT_EVENT_WRITE) {  // failed writes too: what of it was sent
+    bytes_sent += out.count;
+    ev.count = out.count;
+  }
   if (out.error.code != errc::ok) {
     ev.error = out.error.message();
     return;
@@ -319,10 +323,6 @@ void NodeState::fill_event(weft_event& ev, Outcome& out) {
     case WEFT_EVENT_READ:
       bytes_received += out.data.size();
       ev.data = std::move(out.data);
-      break;
-    case WEFT_EVENT_WRITE:
-      bytes_sent += out.count;
-      ev.count = out.count;
       break;
     case WEFT_EVENT_PING:
       ev.count = out.count;

@@ -103,13 +103,12 @@ Task<Outcome> read_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> strea
 Task<Outcome> write_op(std::shared_ptr<Op> op, std::shared_ptr<YamuxStream> stream, Bytes copy,
                        BytesView view) {
   WEFT_OP_PROLOGUE(op, out)
-  auto writing = stream->write_all(view);
+  std::size_t handed_over = 0;
+  auto writing = stream->write_all_counted(view, &handed_over);
   auto st = co_await std::move(writing);
-  if (!st) {
-    out.error = std::move(st).error();
-  } else {
-    out.count = view.size();
-  }
+  if (!st) out.error = std::move(st).error();
+  // A failed write reports the prefix that still goes out.
+  out.count = handed_over;
   if (!copy.empty()) WriteBuffers::instance().give_back(std::move(copy));
   co_return out;
 }

@@ -99,7 +99,11 @@ Task<Status> YamuxStream::write_all(BytesView data) { return write_frames(data, 
 
 Task<Status> YamuxStream::write_more(BytesView data) { return write_frames(data, true); }
 
-Task<Status> YamuxStream::write_frames(BytesView data, bool more) {
+Task<Status> YamuxStream::write_all_counted(BytesView data, std::size_t* handed_over) {
+  return write_frames(data, false, handed_over);
+}
+
+Task<Status> YamuxStream::write_frames(BytesView data, bool more, std::size_t* handed_over) {
   auto self = shared_from_this();
   WEFT_CO_CHECK(writable());
   if (data.empty()) co_return Status{};
@@ -131,6 +135,9 @@ Task<Status> YamuxStream::write_frames(BytesView data, bool more) {
     session_->queue_data(take_open_flags(), id_, data.subspan(done, n));
     send_window_ -= n;
     done += n;
+    // Kept current (the caller waits for this coroutine, so *handed_over
+    // is alive while it runs): whichever way the write ends, it is right.
+    if (handed_over != nullptr) *handed_over = done;
   }
   // Every byte is staged, in order: the next writer may stage now, so a write
   // and a close_write submitted together leave in one batch.

@@ -47,6 +47,12 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   // its batch is full: what the caller writes next in the same strand turn
   // (a FIN, the reply after a protocol answer) goes out in the same packet.
   Task<Status> write_more(BytesView data) override;
+  // write_all that also counts, in *handed_over (which the caller sets to 0
+  // and keeps alive until the write completes), the bytes of the start of
+  // `data` handed to the session so far: on success all of them; on failure
+  // (cancellation, reset...) a prefix, which still goes out unless the
+  // connection fails, while the rest never does.
+  Task<Status> write_all_counted(BytesView data, std::size_t* handed_over);
   // Sends FIN after every write queued before it. Idempotent.
   Task<Status> close_write() override;
   // Sends RST (unless the stream already ended) and fails local pending and
@@ -95,7 +101,7 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   void acknowledge();
 
   Status writable() const;
-  Task<Status> write_frames(BytesView data, bool more);
+  Task<Status> write_frames(BytesView data, bool more, std::size_t* handed_over = nullptr);
   bool writer_goes_first(const asio::cancellation_state& cs) const;
   // Flags every first frame we send carries (ACK for an inbound stream).
   std::uint16_t take_open_flags();

@@ -43,7 +43,8 @@ def _free_handle(handle: int) -> None:
 
 class Write:
     """A submitted write. ``await`` it to learn that it was sent (or why it failed); cancelling
-    that await cancels the write (weft sends nothing of a write cancelled before it started)."""
+    that await cancels the write: weft sends nothing of a write cancelled before it started, and
+    of one cancelled while it waited for the remote to read, the part ``sent`` says."""
 
     __slots__ = ("_stream", "_op", "size")
 
@@ -54,6 +55,14 @@ class Write:
 
     def done(self) -> bool:
         return self._op.completion is not None
+
+    @property
+    def sent(self) -> int | None:
+        """Bytes of this write handed to the connection, once it completed (None before): its
+        size on success; after a failure or a cancellation part way, the prefix that still goes
+        out (the rest never does), so a stream that goes on resumes at ``data[sent:]``."""
+        completion = self._op.completion
+        return None if completion is None else completion.number
 
     def __await__(self) -> Generator[object, None, None]:
         return self._wait().__await__()

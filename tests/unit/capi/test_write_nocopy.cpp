@@ -132,7 +132,35 @@ TEST(CapiWriteNocopy, CancelledWhileWaitingForWindowSendsOnlyTheOriginalBytes) {
   EXPECT_EQ(p.pb.expect(11).status, WEFT_OK);
   EXPECT_GT(got.size(), 0u);
   EXPECT_LT(got.size(), len);
+  // The cancelled write's count says exactly how much of it went out.
+  EXPECT_EQ(w.count, got.size());
   for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], pattern(i)) << "byte " << i;
+}
+
+// A copying write cancelled part way says how much of it was handed to the
+// connection; a second write of the rest, from there, completes the data:
+// the remote gets every byte once, in order.
+TEST(CapiWriteNocopy, ACancelledWriteResumesWhereItsCountSays) {
+  SinkPair p;
+  const size_t len = 1 << 20;  // four times the initial window
+  std::vector<uint8_t> data(len);
+  for (size_t i = 0; i < len; ++i) data[i] = pattern(i);
+  ASSERT_EQ(weft_stream_write(p.stream, data.data(), len, 10), WEFT_OK);
+  EXPECT_FALSE(p.pb.wait(10, std::chrono::milliseconds(100)).has_value());  // stuck on the window
+  ASSERT_EQ(weft_cancel(p.b, 10), WEFT_OK);
+  Event w = p.pb.expect(10);
+  EXPECT_EQ(w.status, WEFT_ECANCELED) << w.error;
+  ASSERT_GT(w.count, 0u);
+  ASSERT_LT(w.count, len);
+  ASSERT_EQ(weft_stream_write(p.stream, data.data() + w.count, len - w.count, 11), WEFT_OK);
+  ASSERT_EQ(weft_stream_close_write(p.stream, 12), WEFT_OK);
+  std::vector<uint8_t> got = p.drain(2 * len);
+  Event rest = p.pb.expect(11);
+  EXPECT_EQ(rest.status, WEFT_OK) << rest.error;
+  EXPECT_EQ(rest.count, len - w.count);
+  EXPECT_EQ(p.pb.expect(12).status, WEFT_OK);
+  ASSERT_EQ(got.size(), len);
+  for (size_t i = 0; i < len; ++i) ASSERT_EQ(got[i], pattern(i)) << "byte " << i;
 }
 
 TEST(CapiWriteNocopy, PendingAtStopCompletesOnceAndIsNotReadAfterwards) {
