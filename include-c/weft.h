@@ -222,7 +222,13 @@ typedef enum weft_limit {
    * CPUs (at least one) spin at once, across all nodes. For machines with
    * CPUs to spare: where both ends of a transfer share few cores, spinners
    * hold CPUs the other end needs and bulk transfers slow down. */
-  WEFT_LIMIT_IO_SPIN_US = 17
+  WEFT_LIMIT_IO_SPIN_US = 17,
+  /* default 67108864 (at least 262144): the receive windows of all streams
+   * of one connection together, so the bytes a remote can make weft hold
+   * for it, received and not yet read. An inbound stream that would take the
+   * sum over it is refused (reset), and windows stop growing at it. Streams
+   * the node opens count too, but are never refused for it. */
+  WEFT_LIMIT_CONNECTION_RECEIVE_WINDOWS_MAX = 18
 } weft_limit;
 
 /* Sets a limit; WEFT_EINVAL for an unknown limit or an out-of-range value. */

@@ -51,6 +51,7 @@ LimitRange limit_range(int limit) {
     case WEFT_LIMIT_MAX_READ_SIZE: return {1, 64u << 20};
     case WEFT_LIMIT_MAX_PENDING_EVENTS: return {1, 1u << 30};
     case WEFT_LIMIT_IO_SPIN_US: return {0, 10000};
+    case WEFT_LIMIT_CONNECTION_RECEIVE_WINDOWS_MAX: return {256 * 1024, std::uint64_t{1} << 40};
     default: return {0, 0};
   }
 }
@@ -92,6 +93,7 @@ void access_limit(ConfigState& cfg, int limit, std::uint64_t& value, bool set) {
       if (set) cfg.node.io_spin = std::chrono::microseconds(value);
       else value = static_cast<std::uint64_t>(cfg.node.io_spin.count());
       break;
+    case WEFT_LIMIT_CONNECTION_RECEIVE_WINDOWS_MAX: plain(cfg.node.yamux.max_receive_windows); break;
   }
 }
 

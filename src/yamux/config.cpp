@@ -9,6 +9,7 @@ namespace weft {
 YamuxConfig sanitize(YamuxConfig cfg) {
   cfg.initial_window = std::max(cfg.initial_window, yamux::kDefaultWindow);
   cfg.max_window = std::max(cfg.max_window, cfg.initial_window);
+  cfg.max_receive_windows = std::max<std::uint64_t>(cfg.max_receive_windows, cfg.initial_window);
   cfg.max_streams = std::max<std::size_t>(cfg.max_streams, 1);
   cfg.max_unacked_outbound = std::max<std::size_t>(cfg.max_unacked_outbound, 1);
   cfg.max_pending_pings = std::max<std::size_t>(cfg.max_pending_pings, 1);

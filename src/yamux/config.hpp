@@ -15,6 +15,13 @@ struct YamuxConfig {
   std::uint32_t initial_window = 256 * 1024;
   // Receive window auto-tuning cap (go-yamux and js-libp2p use 16 MiB).
   std::uint32_t max_window = 16 * 1024 * 1024;
+  // The receive windows of all streams of the session together, which bound
+  // the bytes the remote may make us hold (received, not yet read). An
+  // inbound SYN that would take the sum over it is refused with RST, and
+  // windows do not grow past it. Streams we open count too, but are not
+  // refused for it. At least initial_window. Without it, a remote could fill
+  // max_streams windows: 256 MiB at the defaults.
+  std::uint64_t max_receive_windows = 64 * 1024 * 1024;
   // Open streams per session, both directions. Inbound SYNs beyond it get RST.
   std::size_t max_streams = 1024;
   // Inbound streams not yet ACKed (ACK goes out on accept). Beyond it: RST.

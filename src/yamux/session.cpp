@@ -77,6 +77,7 @@ Task<Result<std::shared_ptr<YamuxStream>>> YamuxSession::open_stream() {
   const std::uint32_t delta = cfg_.initial_window - yamux::kDefaultWindow;
   s->recv_window_ = cfg_.initial_window;
   s->recv_credit_ = cfg_.initial_window;
+  receive_windows_ += s->recv_window_;  // counted, never refused: our own open
   streams_.emplace(id, s);
   ++stats_.streams_opened;
   queue_control(FrameType::window_update, yamux::flag::syn, id, delta);
@@ -259,6 +260,7 @@ void YamuxSession::remove_stream(YamuxStream& s) {
     s.awaiting_ack_ = false;
     if (unacked_outbound_ > 0) --unacked_outbound_;
   }
+  receive_windows_ -= s.recv_window_;
   // Callers hold their own reference: this may drop the table's last one.
   streams_.erase(s.id_);
   open_q_.notify_all();
@@ -270,6 +272,7 @@ void YamuxSession::remove_stream(YamuxStream& s) {
 void YamuxSession::fail_everything() {
   auto streams = std::move(streams_);
   streams_.clear();
+  receive_windows_ = 0;
   backlog_.clear();
   unacked_inbound_ = 0;
   unacked_outbound_ = 0;

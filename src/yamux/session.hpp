@@ -97,6 +97,8 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   const Error& failure() const noexcept { return failure_; }
   bool remote_went_away() const noexcept { return remote_goaway_; }
   std::size_t num_streams() const noexcept { return streams_.size(); }
+  // The receive windows of the open streams, summed (see max_receive_windows).
+  std::uint64_t receive_windows() const noexcept { return receive_windows_; }
   // Latest measured ping RTT; zero before the first pong.
   std::chrono::nanoseconds rtt() const noexcept { return rtt_; }
   const YamuxStats& stats() const noexcept { return stats_; }
@@ -125,6 +127,13 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   void stage_header(yamux::FrameType type, std::uint16_t flags, std::uint32_t stream_id,
                     std::uint32_t value);
   bool send_buffer_full() const { return conn_ && conn_->staged_size() >= cfg_.max_send_buffer; }
+  // Whether a stream's receive window may grow by `more` bytes within
+  // max_receive_windows; if so, the growth is counted.
+  bool take_receive_window(std::uint64_t more) noexcept {
+    if (receive_windows_ + more > cfg_.max_receive_windows) return false;
+    receive_windows_ += more;
+    return true;
+  }
   // Whether a stream that just staged frames should let the writer
   // coroutine run before it goes on. Staging is synchronous, so without this
   // (1) a stream write completes, and its completion is handled (for the C
@@ -201,6 +210,8 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   std::uint32_t highest_inbound_id_ = 0;
   std::size_t unacked_inbound_ = 0;
   std::size_t unacked_outbound_ = 0;
+  // Sum of recv_window_ over streams_ (see max_receive_windows).
+  std::uint64_t receive_windows_ = 0;
 
   // Receive side: the reader lets other coroutines run after delivering
   // this many bytes without suspending.

@@ -238,13 +238,16 @@ Result<std::shared_ptr<YamuxStream>> YamuxSession::handle_syn(const FrameHeader&
   // their SYNs from two tasks (go-libp2p opens identify and ping at once),
   // so 3 can come first. The spec only forbids an id that is open now.
   highest_inbound_id_ = std::max(highest_inbound_id_, id);
+  // The window the stream gets once accepted must fit in the session's.
   if (local_goaway_ || streams_.size() >= cfg_.max_streams ||
-      unacked_inbound_ >= cfg_.max_unacked_inbound || backlog_.size() >= cfg_.accept_backlog) {
+      unacked_inbound_ >= cfg_.max_unacked_inbound || backlog_.size() >= cfg_.accept_backlog ||
+      receive_windows_ + cfg_.initial_window > cfg_.max_receive_windows) {
     queue_control(FrameType::window_update, yamux::flag::rst, id, 0);
     ++stats_.streams_refused;
     return std::shared_ptr<YamuxStream>{};
   }
   auto s = std::shared_ptr<YamuxStream>(new YamuxStream(shared_from_this(), id, false));
+  receive_windows_ += s->recv_window_;  // the 256 KiB both ends assume
   s->ack_pending_ = true;
   ++unacked_inbound_;
   streams_.emplace(id, s);

@@ -203,7 +203,9 @@ std::uint16_t YamuxStream::take_open_flags() {
 void YamuxStream::acknowledge() {
   if (!ack_pending_ || error_.code != errc::ok) return;
   std::uint32_t delta = 0;
-  if (cfg_.initial_window > recv_window_) {
+  // Checked at the SYN; streams opened since may have taken the room.
+  if (cfg_.initial_window > recv_window_ &&
+      session_->take_receive_window(cfg_.initial_window - recv_window_)) {
     delta = cfg_.initial_window - recv_window_;
     recv_window_ = cfg_.initial_window;
     recv_credit_ += delta;
@@ -226,8 +228,11 @@ void YamuxStream::update_receive_window() {
       now - epoch_start_ < rtt * cfg_.window_growth_rtt_factor) {
     const auto grown = static_cast<std::uint32_t>(
         std::min<std::uint64_t>(std::uint64_t{recv_window_} * 2, cfg_.max_window));
-    delta += grown - recv_window_;
-    recv_window_ = grown;
+    // Within the session's receive windows only (max_receive_windows).
+    if (session_->take_receive_window(grown - recv_window_)) {
+      delta += grown - recv_window_;
+      recv_window_ = grown;
+    }
   }
   epoch_start_ = now;
   recv_credit_ += static_cast<std::uint32_t>(delta);

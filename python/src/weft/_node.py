@@ -67,6 +67,7 @@ class Limit(IntEnum):
     MAX_READ_SIZE = 15
     MAX_PENDING_EVENTS = 16
     IO_SPIN_US = 17
+    CONNECTION_RECEIVE_WINDOWS_MAX = 18
 
 
 class Live(IntEnum):

@@ -60,7 +60,7 @@ TEST(CapiBasics, ConfigLimits) {
       {WEFT_LIMIT_IDENTIFY_MAX_MESSAGE_SIZE, 8192}, {WEFT_LIMIT_MULTISTREAM_MAX_MESSAGE_SIZE, 1024},
       {WEFT_LIMIT_STREAM_RECEIVE_WINDOW_MAX, 16777216}, {WEFT_LIMIT_INBOUND_STREAM_BACKLOG, 256},
       {WEFT_LIMIT_MAX_READ_SIZE, 1048576},       {WEFT_LIMIT_MAX_PENDING_EVENTS, 65536},
-      {WEFT_LIMIT_IO_SPIN_US, 0},
+      {WEFT_LIMIT_IO_SPIN_US, 0},                {WEFT_LIMIT_CONNECTION_RECEIVE_WINDOWS_MAX, 67108864},
   };
   for (auto [limit, expected] : defaults) {
     ASSERT_EQ(weft_config_get_limit(cfg, limit, &v), WEFT_OK) << limit;
@@ -71,7 +71,7 @@ TEST(CapiBasics, ConfigLimits) {
     EXPECT_EQ(v, expected + 1) << limit;
   }
   EXPECT_EQ(weft_config_set_limit(cfg, 0, 1), WEFT_EINVAL);
-  EXPECT_EQ(weft_config_set_limit(cfg, 18, 1), WEFT_EINVAL);
+  EXPECT_EQ(weft_config_set_limit(cfg, 19, 1), WEFT_EINVAL);
   EXPECT_EQ(weft_config_get_limit(cfg, 99, &v), WEFT_EINVAL);
   EXPECT_EQ(weft_config_get_limit(cfg, WEFT_LIMIT_MAX_READ_SIZE, nullptr), WEFT_EINVAL);
   EXPECT_EQ(weft_config_set_limit(cfg, WEFT_LIMIT_MAX_READ_SIZE, 0), WEFT_EINVAL);
@@ -81,6 +81,7 @@ TEST(CapiBasics, ConfigLimits) {
             WEFT_EINVAL);
   EXPECT_EQ(weft_config_set_limit(cfg, WEFT_LIMIT_MAX_PENDING_EVENTS, UINT64_MAX), WEFT_EINVAL);
   EXPECT_EQ(weft_config_set_limit(cfg, WEFT_LIMIT_IO_SPIN_US, 10001), WEFT_EINVAL);
+  EXPECT_EQ(weft_config_set_limit(cfg, WEFT_LIMIT_CONNECTION_RECEIVE_WINDOWS_MAX, 1024), WEFT_EINVAL);
   EXPECT_NE(std::string(weft_last_error()).find("between"), std::string::npos);
   // A rejected value leaves the limit as it was.
   ASSERT_EQ(weft_config_get_limit(cfg, WEFT_LIMIT_MAX_READ_SIZE, &v), WEFT_OK);

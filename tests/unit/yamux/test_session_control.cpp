@@ -1,6 +1,7 @@
 // Cancellation, limits, GoAway, close/abort and keep-alive between two sessions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "net/tcp_channel.hpp"
@@ -219,14 +220,15 @@ TEST(YamuxLimits, OpenWaitsForAckBacklog) {
   });
 }
 
-// Inbound streams beyond max_streams, max_unacked_inbound or accept_backlog
-// are answered with RST; the session carries on.
+// Inbound streams beyond max_streams, max_unacked_inbound, accept_backlog or
+// max_receive_windows are answered with RST; the session carries on.
 TEST(YamuxLimits, InboundBeyondLimitsIsReset) {
-  for (int which = 0; which < 3; ++which) {
+  for (int which = 0; which < 4; ++which) {
     YamuxConfig scfg;
     if (which == 0) scfg.max_streams = 2;
     if (which == 1) scfg.max_unacked_inbound = 2;
     if (which == 2) scfg.accept_backlog = 2;
+    if (which == 3) scfg.max_receive_windows = 2 * 256 * 1024;  // two initial windows
     Harness h;
     SessionPair p(h, YamuxConfig{}, scfg);
     h.run([&]() -> Task<void> {
@@ -250,6 +252,58 @@ TEST(YamuxLimits, InboundBeyondLimitsIsReset) {
       EXPECT_TRUE(p.server->is_open());
     });
   }
+}
+
+// The receive windows of a session's streams stay within
+// max_receive_windows: a window grows only as far as it allows, an inbound
+// stream that does not fit is refused, and a stream that ends gives its
+// window back.
+TEST(YamuxLimits, ReceiveWindowsStayWithinTheSessionBudget) {
+  YamuxConfig scfg;
+  scfg.max_receive_windows = 1 << 20;
+  scfg.window_growth_rtt_factor = 1000000;  // every update counts as fast: grow when allowed
+  Harness h;
+  SessionPair p(h, YamuxConfig{}, scfg);
+  const Bytes data = pattern(8 << 20, 6);
+  h.run([&]() -> Task<void> {
+    // Auto-tuning needs an RTT: the initial ping measures it.
+    CO_ASSERT_TRUE(co_await eventually([&] { return p.server->rtt().count() > 0; }));
+    auto c = *(co_await p.client->open_stream());
+    std::optional<Status> wrote;
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, [&]() -> Task<void> { wrote = co_await c->write_all(data); }, asio::detached);
+    auto s = *(co_await p.server->accept_stream());
+    std::uint64_t most = 0;
+    Bytes got;
+    while (got.size() < data.size()) {
+      auto chunk = co_await s->read_bytes(1 << 20);
+      CO_ASSERT_OK(chunk);
+      got.insert(got.end(), chunk->begin(), chunk->end());
+      most = std::max(most, p.server->receive_windows());
+    }
+    EXPECT_TRUE(got == data);
+    CO_ASSERT_TRUE(co_await eventually([&] { return wrote.has_value(); }));
+    CO_ASSERT_OK(*wrote);
+    EXPECT_EQ(s->receive_window(), 1u << 20);  // 256 KiB, 512 KiB, 1 MiB: the budget
+    EXPECT_LE(most, std::uint64_t{1} << 20);
+    // The budget is taken: a new inbound stream is refused.
+    auto refused = *(co_await p.client->open_stream());
+    Bytes buf(1);
+    EXPECT_EQ((co_await refused->read_some(buf)).code(), errc::reset);
+    EXPECT_EQ(p.server->stats().streams_refused, 1u);
+    // Once the stream has ended both ways, its window is free again.
+    CO_ASSERT_OK(co_await c->close_write());
+    CO_ASSERT_OK(co_await s->close_write());
+    EXPECT_EQ((co_await s->read_some(buf)).code(), errc::eof);
+    CO_ASSERT_TRUE(co_await eventually([&] { return p.server->receive_windows() == 0; }));
+    auto again = *(co_await p.client->open_stream());
+    CO_ASSERT_OK(co_await again->write_all(as_bytes("ok")));
+    auto accepted = co_await p.server->accept_stream();
+    CO_ASSERT_OK(accepted);
+    Bytes two(2);
+    CO_ASSERT_OK(co_await (*accepted)->read_exact(two));
+    EXPECT_EQ(p.server->receive_windows(), 256u * 1024);
+  });
 }
 
 TEST(YamuxSessionEnd, CloseSendsGoAwayAndFlushes) {
