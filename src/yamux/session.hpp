@@ -127,10 +127,14 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   void stage_header(yamux::FrameType type, std::uint16_t flags, std::uint32_t stream_id,
                     std::uint32_t value);
   bool send_buffer_full() const { return conn_ && conn_->staged_size() >= cfg_.max_send_buffer; }
-  // Whether a stream's receive window may grow by `more` bytes within
-  // max_receive_windows; if so, the growth is counted.
+  // Whether `more` bytes of receive window fit within max_receive_windows.
+  bool receive_window_fits(std::uint64_t more) const noexcept {
+    return receive_windows_ + more <= cfg_.max_receive_windows;
+  }
+  // Whether a stream's receive window may grow by `more` bytes; if so, the
+  // growth is counted.
   bool take_receive_window(std::uint64_t more) noexcept {
-    if (receive_windows_ + more > cfg_.max_receive_windows) return false;
+    if (!receive_window_fits(more)) return false;
     receive_windows_ += more;
     return true;
   }

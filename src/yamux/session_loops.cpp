@@ -241,7 +241,7 @@ Result<std::shared_ptr<YamuxStream>> YamuxSession::handle_syn(const FrameHeader&
   // The window the stream gets once accepted must fit in the session's.
   if (local_goaway_ || streams_.size() >= cfg_.max_streams ||
       unacked_inbound_ >= cfg_.max_unacked_inbound || backlog_.size() >= cfg_.accept_backlog ||
-      receive_windows_ + cfg_.initial_window > cfg_.max_receive_windows) {
+      !receive_window_fits(cfg_.initial_window)) {
     queue_control(FrameType::window_update, yamux::flag::rst, id, 0);
     ++stats_.streams_refused;
     return std::shared_ptr<YamuxStream>{};
