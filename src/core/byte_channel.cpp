@@ -10,20 +10,35 @@ namespace {
 constexpr std::size_t kDefaultViewBufferSize = 64 * 1024;
 }  // namespace
 
+std::size_t ByteChannel::take_pushback(MutableBytesView buf) noexcept {
+  const std::size_t n = std::min(buf.size(), pushback_.size() - pushback_pos_);
+  std::memcpy(buf.data(), pushback_.data() + pushback_pos_, n);
+  pushback_pos_ += n;
+  if (pushback_pos_ == pushback_.size()) {
+    pushback_.clear();
+    pushback_pos_ = 0;
+  }
+  return n;
+}
+
 Task<Result<std::size_t>> ByteChannel::read_some(MutableBytesView buf) {
   if (buf.empty()) co_return Error{errc::invalid_argument, "read_some into an empty buffer"};
-  if (pushback_pos_ < pushback_.size()) {
-    const std::size_t n = std::min(buf.size(), pushback_.size() - pushback_pos_);
-    std::memcpy(buf.data(), pushback_.data() + pushback_pos_, n);
-    pushback_pos_ += n;
-    if (pushback_pos_ == pushback_.size()) {
-      pushback_.clear();
-      pushback_pos_ = 0;
-    }
-    co_return n;
-  }
+  if (pushback_pos_ < pushback_.size()) co_return take_pushback(buf);
   co_return co_await read_some_impl(buf);
 }
+
+std::size_t ByteChannel::read_ready(MutableBytesView buf) {
+  if (buf.empty()) return 0;
+  if (pushback_pos_ < pushback_.size()) return take_pushback(buf);
+  return read_ready_impl(buf);
+}
+
+Task<Status> ByteChannel::wait_ready() {
+  if (pushback_pos_ < pushback_.size()) co_return Status{};
+  co_return co_await wait_ready_impl();
+}
+
+Task<Status> ByteChannel::wait_ready_impl() { co_return Status{}; }
 
 Task<Status> ByteChannel::read_exact(MutableBytesView buf) {
   std::size_t done = 0;

@@ -38,6 +38,25 @@ class ByteChannel {
   // API), so a large `max` costs no large allocation.
   Task<Result<Bytes>> read_bytes(std::size_t max);
 
+  // For a reader that knows where the next bytes go (the Yamux session: the
+  // payload of a data frame, into its stream's receive buffer). Takes up to
+  // buf.size() bytes that arrived already, without waiting, and returns how
+  // many; 0 when none can be had that way, and never an error (the next
+  // read reports it). A channel that transforms its input produces it
+  // straight into buf: Noise decrypts every whole frame that fits there,
+  // sparing the copy out of read_view's buffer.
+  std::size_t read_ready(MutableBytesView buf);
+  // read_ready takes input in pieces of at most this many bytes, each whole
+  // or not at all (Noise: a frame's plaintext), so a buffer this large
+  // takes the next piece. 0: read_ready takes nothing but pushed-back bytes.
+  virtual std::size_t read_ready_piece() const noexcept { return 0; }
+
+  // Waits until input has arrived that a read can take without waiting,
+  // without taking it; then read_ready gets it where it fits, and the next
+  // read_view or read_some where it does not. May complete early (then a
+  // read waits as usual). A failure is the read's failure.
+  Task<Status> wait_ready();
+
   // Writes every byte of data or fails. The data need only stay valid until
   // the returned task completes.
   virtual Task<Status> write_all(BytesView data) = 0;
@@ -84,8 +103,14 @@ class ByteChannel {
   virtual Task<Result<BytesView>> read_view_impl(std::size_t max);
   // Default: a copy of what read_view_impl returns.
   virtual Task<Result<Bytes>> read_bytes_impl(std::size_t max);
+  // Defaults: nothing is ready; no wait.
+  virtual std::size_t read_ready_impl(MutableBytesView /*buf*/) { return 0; }
+  virtual Task<Status> wait_ready_impl();
 
  private:
+  // Copies the oldest pushed-back bytes into buf (some are there).
+  std::size_t take_pushback(MutableBytesView buf) noexcept;
+
   Bytes pushback_;
   std::size_t pushback_pos_ = 0;
   IoBuffer view_buffer_;  // read_view's storage for the default and for pushed-back bytes

@@ -23,7 +23,6 @@ Bytes BytesPool::take() {
 void BytesPool::give_back(Bytes&& buffer) noexcept {
   Bytes dropped;  // freed outside the lock
   std::lock_guard lock(mu_);
-  buffer.clear();
   if (kept_.size() < max_kept_ && kept_bytes_ + buffer.capacity() <= max_kept_bytes_) {
     kept_bytes_ += buffer.capacity();
     kept_.push_back(std::move(buffer));  // within the reserved capacity: no allocation

@@ -24,8 +24,9 @@ class BytesPool {
   BytesPool(const BytesPool&) = delete;
   BytesPool& operator=(const BytesPool&) = delete;
 
-  // A kept buffer (empty, with its capacity), or an empty one with no
-  // storage when none is kept.
+  // A kept buffer, with its capacity and the size it was given back with
+  // (callers assign or resize it; bytes already there need no zero-filling
+  // again), or an empty one with no storage when none is kept.
   Bytes take();
   // Keeps `buffer` for reuse if the limits allow, else frees it.
   void give_back(Bytes&& buffer) noexcept;

@@ -29,28 +29,38 @@ void NoiseChannel::abort() {
 
 // ---- reading ----
 
-bool NoiseChannel::decrypt_next_frame() {
+std::size_t NoiseChannel::complete_frame() {
   const std::size_t pending = raw_end_ - raw_pos_;
-  if (pending < kFrameHeaderSize) return false;
+  if (pending < kFrameHeaderSize) return 0;
   const std::uint8_t* header = buf() + raw_pos_;
   const std::size_t len = static_cast<std::size_t>(header[0]) << 8 | header[1];
   if (len < kTagLen) {
     read_error_ = Error{errc::protocol_error, "noise: frame of " + std::to_string(len) +
                                                   " bytes is shorter than its 16-byte tag"};
-    return false;
+    return 0;
   }
-  if (pending < kFrameHeaderSize + len) return false;
-  std::uint8_t* frame = buf() + raw_pos_ + kFrameHeaderSize;
-  // In place: the plaintext overwrites the ciphertext it came from.
-  auto st =
-      recv_.decrypt_with_ad({}, BytesView(frame, len), MutableBytesView(frame, len - kTagLen));
+  return pending >= kFrameHeaderSize + len ? len : 0;
+}
+
+bool NoiseChannel::open_frame(std::size_t len, MutableBytesView out) {
+  const std::uint8_t* frame = buf() + raw_pos_ + kFrameHeaderSize;
+  auto st = recv_.decrypt_with_ad({}, BytesView(frame, len), out);
   if (!st) {
     read_error_ = Error{st.code(), "noise: received frame: " + st.error().detail};
     return false;
   }
-  plain_pos_ = raw_pos_ + kFrameHeaderSize;
-  plain_end_ = plain_pos_ + len - kTagLen;
   raw_pos_ += kFrameHeaderSize + len;
+  return true;
+}
+
+bool NoiseChannel::decrypt_next_frame() {
+  const std::size_t len = complete_frame();
+  if (len == 0) return false;
+  const std::size_t start = raw_pos_ + kFrameHeaderSize;
+  // In place: the plaintext overwrites the ciphertext it came from.
+  if (!open_frame(len, MutableBytesView(buf() + start, len - kTagLen))) return false;
+  plain_pos_ = start;
+  plain_end_ = start + len - kTagLen;
   return true;
 }
 
@@ -141,6 +151,36 @@ Task<Result<BytesView>> NoiseChannel::read_view_impl(std::size_t max) {
     if (read_error_ || aborted_) co_return read_failure();
     if (decrypt_next_frame() || read_error_) continue;
     if (auto st = co_await fill(); !st) co_return std::move(st).error();
+  }
+}
+
+std::size_t NoiseChannel::read_ready_impl(MutableBytesView out) {
+  if (reading_) return 0;
+  if (plain_pos_ < plain_end_) {  // the rest of a frame decrypted for an earlier read
+    const std::size_t n = std::min(out.size(), plain_end_ - plain_pos_);
+    std::memcpy(out.data(), buf() + plain_pos_, n);
+    plain_pos_ += n;
+    return n;
+  }
+  // Whole frames, decrypted from the read buffer straight into `out`; a
+  // frame that does not fit is left for the next read.
+  std::size_t done = 0;
+  while (!read_error_ && !aborted_) {
+    const std::size_t len = complete_frame();
+    if (len == 0 || len - kTagLen > out.size() - done) break;
+    if (!open_frame(len, out.subspan(done, len - kTagLen))) break;
+    done += len - kTagLen;
+  }
+  return done;
+}
+
+Task<Status> NoiseChannel::wait_ready_impl() {
+  if (reading_) co_return Error{errc::busy, "noise: another read is already in progress"};
+  for (;;) {
+    // Input that fails is ready too: the read reports it.
+    if (plain_pos_ < plain_end_ || read_error_ || aborted_) co_return Status{};
+    if (complete_frame() != 0 || read_error_) co_return Status{};
+    WEFT_CO_CHECK(co_await fill());
   }
 }
 

@@ -8,6 +8,8 @@
 //  - reads pull large chunks of the raw stream into one buffer, decrypt each
 //    frame in place there, and hand out the plaintext either as a view of
 //    that buffer (read_view: no copy) or copied into the caller's buffer;
+//    read_ready decrypts whole frames straight into the caller's buffer
+//    instead (the Yamux session's, for a stream's payload: no copy either);
 //  - writes (write_all, or stage + flush_staged for the Yamux session)
 //    encrypt frames straight from the caller's data into one send buffer,
 //    gathering small pieces into shared frames, and hand the whole batch to
@@ -63,6 +65,8 @@ class NoiseChannel final : public ByteChannel {
   Task<Status> close_write() override;
   void abort() override;
 
+  std::size_t read_ready_piece() const noexcept override { return kMaxFramePlaintext; }
+
   // The underlying (insecure) channel, e.g. for its endpoints.
   ByteChannel& raw_channel() { return *raw_; }
   // Large pooled buffers held right now (0 when idle; for tests and stats).
@@ -74,10 +78,21 @@ class NoiseChannel final : public ByteChannel {
  protected:
   Task<Result<std::size_t>> read_some_impl(MutableBytesView buf) override;
   Task<Result<BytesView>> read_view_impl(std::size_t max) override;
+  // Decrypts whole received frames straight into the caller's buffer.
+  std::size_t read_ready_impl(MutableBytesView buf) override;
+  Task<Status> wait_ready_impl() override;
 
  private:
-  // Decrypts the next complete frame of the read buffer, if there is one.
-  // Returns false when more raw input is needed; sets read_error_ on failure.
+  // The ciphertext length of the next frame once all of it is in the read
+  // buffer, else 0 (read_error_ is set if its header is invalid).
+  std::size_t complete_frame();
+  // Decrypts that frame, of ciphertext length `len`, into `out` (in place or
+  // elsewhere) and consumes it; false, with read_error_ set, if it fails
+  // authentication.
+  bool open_frame(std::size_t len, MutableBytesView out);
+  // Decrypts the next complete frame of the read buffer in place, if there
+  // is one. Returns false when more raw input is needed; sets read_error_ on
+  // failure.
   bool decrypt_next_frame();
   // Reads more raw input into the read buffer, switching between the small
   // and the large buffer as described above. On failure, the error to

@@ -53,6 +53,9 @@ inline constexpr std::string_view kYamuxProtocolId = "/yamux/1.0.0";
 struct YamuxStats {
   std::uint64_t bytes_sent = 0;      // Data payload bytes queued for the connection
   std::uint64_t bytes_received = 0;  // Data payload bytes delivered to streams
+  // Of those, bytes the connection put straight into the stream's buffer
+  // (decrypted there by Noise) rather than copied there.
+  std::uint64_t bytes_received_in_place = 0;
   std::uint64_t streams_opened = 0;
   std::uint64_t streams_accepted = 0;
   std::uint64_t streams_refused = 0;  // inbound SYNs answered with RST (limits, GoAway)
@@ -177,6 +180,21 @@ class YamuxSession : public std::enable_shared_from_this<YamuxSession> {
   Task<void> writer_loop(std::shared_ptr<YamuxSession> self);
   Task<void> ticker_loop(std::shared_ptr<YamuxSession> self);
   Status parse_frames(BytesView input);
+  // Whether the rest of the current data frame's payload (kInPlaceMin bytes
+  // or more) may go straight into its stream.
+  bool payload_wanted_in_place() const noexcept {
+    return payload_left_ >= kInPlaceMin && payload_stream_ && is_open() &&
+           payload_stream_->accepting_data() && conn_->read_ready_piece() > 0;
+  }
+  // Has the connection put payload of the current data frame straight into
+  // its stream's receive buffer, from input that arrived already? Noise
+  // decrypts it there then, sparing the copy out of read_view's buffer.
+  bool payload_in_place();
+  // The connection's read failed (e is its error): the session ends.
+  void on_read_failure(Error e);
+  // Below this, what is left of a payload usually shares its Noise frame
+  // with the next frame's header, and is parsed from read_view.
+  static constexpr std::uint32_t kInPlaceMin = 16 * 1024;
   Status handle_header(const yamux::FrameHeader& h);
   Status handle_stream_frame(const yamux::FrameHeader& h);
   Result<std::shared_ptr<YamuxStream>> handle_syn(const yamux::FrameHeader& h);

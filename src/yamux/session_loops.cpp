@@ -27,30 +27,26 @@ std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.cou
 
 Task<void> YamuxSession::reader_loop(std::shared_ptr<YamuxSession> self) {
   while (!hard_ && (is_open() || drain_reading_)) {
-    auto input = co_await conn_->read_view(cfg_.read_buffer_size);
-    if (!input) {
-      if (is_open()) {
-        if (input.code() == errc::eof && (payload_left_ > 0 || partial_header_size_ > 0)) {
-          // A yamux peer sends whole frames; a cut one is a broken peer.
-          const std::string where =
-              payload_left_ > 0 ? std::to_string(payload_left_) + " payload bytes missing"
-                                : std::to_string(partial_header_size_) + " of 12 header bytes read";
-          begin_drain(protocol_error("the connection ended inside a frame (" + where + ")"),
-                      GoAwayCode::protocol_error, false);
-        } else if (input.code() == errc::eof) {
-          begin_drain(Error{errc::closed, "yamux: the remote closed the connection"}, std::nullopt,
-                      false);
-        } else {
-          abort(Error{input.code(), "yamux: connection read failed: " + input.error().detail});
-        }
-      }
-      break;
+    bool in_place = payload_in_place();
+    if (!in_place && payload_wanted_in_place()) {
+      // Waits for input without decrypting it, so a payload that fills
+      // whole Noise frames is decrypted straight into its stream.
+      auto ready = conn_->wait_ready();
+      (void)co_await std::move(ready);  // a failure is the next read's
+      in_place = !hard_ && payload_in_place();
     }
-    if (!is_open()) continue;  // closing: input is discarded until the remote closes
-    Status st = parse_frames(*input);
-    if (!st.ok()) {
-      begin_drain(std::move(st).error(), GoAwayCode::protocol_error, false);
-      break;
+    if (!in_place) {
+      auto input = co_await conn_->read_view(cfg_.read_buffer_size);
+      if (!input) {
+        if (is_open()) on_read_failure(std::move(input).error());
+        break;
+      }
+      if (!is_open()) continue;  // closing: input is discarded until the remote closes
+      Status st = parse_frames(*input);
+      if (!st.ok()) {
+        begin_drain(std::move(st).error(), GoAwayCode::protocol_error, false);
+        break;
+      }
     }
     // Reads that find input waiting complete without suspending, so under a
     // steady inflow this loop could run on and on. Letting the streams'
@@ -64,6 +60,35 @@ Task<void> YamuxSession::reader_loop(std::shared_ptr<YamuxSession> self) {
   }
   reader_done_ = true;
   coroutine_finished();
+}
+
+void YamuxSession::on_read_failure(Error e) {
+  if (e.code == errc::eof && (payload_left_ > 0 || partial_header_size_ > 0)) {
+    // A yamux peer sends whole frames; a cut one is a broken peer.
+    const std::string where =
+        payload_left_ > 0 ? std::to_string(payload_left_) + " payload bytes missing"
+                          : std::to_string(partial_header_size_) + " of 12 header bytes read";
+    begin_drain(protocol_error("the connection ended inside a frame (" + where + ")"),
+                GoAwayCode::protocol_error, false);
+  } else if (e.code == errc::eof) {
+    begin_drain(Error{errc::closed, "yamux: the remote closed the connection"}, std::nullopt,
+                false);
+  } else {
+    abort(Error{e.code, "yamux: connection read failed: " + e.detail});
+  }
+}
+
+bool YamuxSession::payload_in_place() {
+  if (!payload_wanted_in_place()) return false;
+  YamuxStream& s = *payload_stream_;
+  const std::size_t n = conn_->read_ready(s.receive_room(payload_left_, conn_->read_ready_piece()));
+  s.on_data_written(n);
+  if (n == 0) return false;
+  stats_.bytes_received += n;
+  stats_.bytes_received_in_place += n;
+  payload_left_ -= static_cast<std::uint32_t>(n);
+  if (payload_left_ == 0) finish_data_frame();
+  return true;
 }
 
 Status YamuxSession::parse_frames(BytesView input) {

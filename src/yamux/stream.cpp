@@ -275,6 +275,13 @@ void YamuxStream::on_data(BytesView chunk) {
   read_q_.notify_all();
 }
 
+void YamuxStream::on_data_written(std::size_t n) {
+  recv_buf_.commit(n);
+  if (n == 0) return;
+  recv_in_flight_ -= static_cast<std::uint32_t>(n);
+  read_q_.notify_all();
+}
+
 Status YamuxStream::on_window_update(std::uint32_t delta) {
   if (send_window_ + delta > 0xffffffffu) {
     return Error{errc::protocol_error,

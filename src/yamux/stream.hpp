@@ -89,6 +89,14 @@ class YamuxStream final : public ByteChannel, public std::enable_shared_from_thi
   // Checks a Data frame header against the stream state and window.
   Status begin_data(std::uint32_t length);
   void on_data(BytesView chunk);
+  // In place of on_data: room in the receive buffer for up to `want` bytes
+  // of the frame's payload, `at_least` of them in one piece if it can, and
+  // how many of them were written there (0 too: an unused new chunk goes
+  // back).
+  MutableBytesView receive_room(std::size_t want, std::size_t at_least) {
+    return recv_buf_.prepare(want, at_least);
+  }
+  void on_data_written(std::size_t n);
   // Payload of the current frame that arrives after the stream stopped
   // accepting data: dropped, but no longer in flight.
   void on_dropped_data(std::size_t n) noexcept { recv_in_flight_ -= static_cast<std::uint32_t>(n); }

@@ -2,7 +2,9 @@
 // read boundaries, in-place decryption, empty frames, and what the remote can
 // do wrong (bad lengths, truncation, forged frames).
 //
-// Input layout: byte 0 selects the mode, byte 1 the reader's buffer size.
+// Input layout: byte 0 selects the mode (and, bit 1, whether the reader
+// takes whole frames with wait_ready + read_ready), byte 1 the reader's
+// buffer size.
 //   mode even: the rest is a list of [len_hi, len_lo, chunk_size] records, each
 //              followed by `len` (mod 4096) plaintext bytes; the harness
 //              encrypts them as proper frames, so every byte must arrive intact.
@@ -45,11 +47,24 @@ class ScriptedChannel final : public weft::ByteChannel {
   }
 };
 
-// Reads to the end; `end` records how the stream ended.
-weft::Task<void> read_all(weft::ByteChannel& channel, std::size_t read_size, Bytes& got,
+// Reads to the end; `end` records how the stream ended. With `ready`, the
+// way the Yamux session reads a payload: wait_ready, then read_ready straight
+// into the buffer, and read_some only for what does not fit.
+weft::Task<void> read_all(weft::ByteChannel& channel, std::size_t read_size, bool ready, Bytes& got,
                           weft::errc& end) {
   Bytes buf(read_size);
   for (;;) {
+    if (ready) {
+      auto st = co_await channel.wait_ready();
+      if (!st) {
+        end = st.code();
+        co_return;
+      }
+      const std::size_t n = channel.read_ready(buf);
+      if (n > buf.size()) __builtin_trap();
+      got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+      if (n > 0) continue;
+    }
     auto n = co_await channel.read_some(buf);
     if (!n) {
       end = n.code();
@@ -119,7 +134,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   asio::io_context io;
   Bytes got;
   weft::errc end = weft::errc::ok;
-  asio::co_spawn(io, read_all(channel, read_size, got, end), asio::detached);
+  const bool ready = (data[0] & 2) != 0;
+  asio::co_spawn(io, read_all(channel, read_size, ready, got, end), asio::detached);
   io.run();
   if (end == weft::errc::ok) __builtin_trap();  // the reader must have finished
   if (encrypted && (end != weft::errc::eof || got != expected)) __builtin_trap();

@@ -7,7 +7,9 @@
 //
 // Input layout: byte 0 = options (bit 0: we are the client; bit 1: open a
 // stream of our own and write to it; bit 2: reset accepted streams instead of
-// echoing), byte 1 = delivery chunk size, the rest = the remote's bytes.
+// echoing; bit 3: the channel also hands out whole chunks through read_ready,
+// as Noise does with frames, so payloads go straight into their streams),
+// byte 1 = delivery chunk size, the rest = the remote's bytes.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -25,8 +27,10 @@ using weft::MutableBytesView;
 // and are dropped (as a remote that reads everything would).
 class ScriptedChannel final : public weft::ByteChannel {
  public:
-  ScriptedChannel(const std::uint8_t* data, std::size_t size, std::size_t chunk)
-      : data_(data), size_(size), chunk_(chunk) {}
+  ScriptedChannel(const std::uint8_t* data, std::size_t size, std::size_t chunk, bool pieces)
+      : data_(data), size_(size), chunk_(chunk), pieces_(pieces) {}
+
+  std::size_t read_ready_piece() const noexcept override { return pieces_ ? chunk_ : 0; }
 
   weft::Task<weft::Status> write_all(BytesView) override {
     if (aborted_) co_return weft::Error{weft::errc::reset, "aborted"};
@@ -44,11 +48,19 @@ class ScriptedChannel final : public weft::ByteChannel {
     pos_ += n;
     co_return n;
   }
+  std::size_t read_ready_impl(MutableBytesView buf) override {
+    const std::size_t n = std::min(chunk_, size_ - pos_);
+    if (!pieces_ || aborted_ || n == 0 || n > buf.size()) return 0;
+    std::copy(data_ + pos_, data_ + pos_ + n, buf.begin());
+    pos_ += n;
+    return n;
+  }
 
  private:
   const std::uint8_t* data_;
   std::size_t size_;
   std::size_t chunk_;
+  bool pieces_;
   std::size_t pos_ = 0;
   bool aborted_ = false;
 };
@@ -78,6 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool is_client = (data[0] & 1) != 0;
   const bool open_own = (data[0] & 2) != 0;
   const bool reset = (data[0] & 4) != 0;
+  const bool pieces = (data[0] & 8) != 0;
   const std::size_t chunk = 1 + data[1] * 61u;
 
   asio::io_context io;
@@ -92,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cfg.max_window = 1 << 20;
   cfg.close_timeout = std::chrono::milliseconds{100};
   auto session = weft::YamuxSession::create(
-      strand, std::make_unique<ScriptedChannel>(data + 2, size - 2, chunk), is_client, cfg);
+      strand, std::make_unique<ScriptedChannel>(data + 2, size - 2, chunk, pieces), is_client, cfg);
   session->start();
 
   int running = 0;

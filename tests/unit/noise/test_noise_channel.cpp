@@ -512,3 +512,103 @@ TEST(NoiseChannel, StagedPiecesGoOutInOrderInFewFrames) {
   weft::test::run(io);
   EXPECT_TRUE(*f && *r);
 }
+
+// read_ready decrypts whole frames that have arrived straight into the
+// caller's buffer, as many as fit, and never waits; wait_ready waits for a
+// whole frame without decrypting it.
+TEST(NoiseChannel, ReadReadyDecryptsWholeFramesIntoTheCallersBuffer) {
+  asio::io_context io;
+  auto p = crafted_pair(io);
+  NoiseChannel& ch = *p.channel;
+  const Bytes a = pseudo_random(1000, 1), b = pseudo_random(2000, 2), c = pseudo_random(65519, 3);
+  auto exchange = [&]() -> Task<void> {
+    Bytes out(70000);
+    EXPECT_EQ(ch.read_ready(out), 0u);  // nothing has arrived
+
+    // Half a frame: wait_ready goes on waiting for the rest.
+    const Bytes first = frame(p.to_channel, a);
+    EXPECT_TRUE((co_await p.raw->write_all(BytesView(first).first(500))).ok());
+    auto waiting = spawn(io, ch.wait_ready());
+    asio::steady_timer pause(io, 50ms);
+    co_await pause.async_wait(asio::use_awaitable);
+    EXPECT_FALSE(*waiting);
+    EXPECT_EQ(ch.read_ready(out), 0u);  // busy: wait_ready is reading
+    Bytes wire(first.begin() + 500, first.end());
+    append(wire, frame(p.to_channel, b));
+    append(wire, frame(p.to_channel, {}));  // empty frames are skipped
+    append(wire, frame(p.to_channel, c));
+    EXPECT_TRUE((co_await p.raw->write_all(wire)).ok());
+    while (!*waiting) {
+      pause.expires_after(1ms);
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    // The whole first frame is there; whether the others are depends on the
+    // reads, so take frames until all three are out.
+    Bytes got;
+    std::size_t n = ch.read_ready(MutableBytesView(out).first(2500));  // a fits, not a + b
+    EXPECT_EQ(n, 1000u);
+    append(got, BytesView(out).first(n));
+    while (got.size() < a.size() + b.size() + c.size()) {
+      n = ch.read_ready(out);
+      if (n == 0) {
+        auto st = co_await ch.wait_ready();
+        EXPECT_TRUE(st.ok());
+        if (!st) co_return;
+        continue;
+      }
+      append(got, BytesView(out).first(n));
+    }
+    Bytes want = a;
+    append(want, b);
+    append(want, c);
+    EXPECT_TRUE(got == want);
+
+    // A frame larger than the buffer is left for the next read, whole.
+    EXPECT_TRUE((co_await p.raw->write_all(frame(p.to_channel, c))).ok());
+    auto st = co_await ch.wait_ready();
+    EXPECT_TRUE(st.ok());
+    EXPECT_EQ(ch.read_ready(MutableBytesView(out).first(65518)), 0u);
+    auto view = co_await ch.read_view(10);
+    EXPECT_TRUE(view.ok());
+    if (!view) co_return;
+    EXPECT_TRUE(Bytes(view->begin(), view->end()) == Bytes(c.begin(), c.begin() + 10));
+    // The rest of a frame an earlier read decrypted is copied.
+    n = ch.read_ready(MutableBytesView(out).first(100));
+    EXPECT_EQ(n, 100u);
+    EXPECT_TRUE(Bytes(out.begin(), out.begin() + 100) == Bytes(c.begin() + 10, c.begin() + 110));
+    n = ch.read_ready(out);
+    EXPECT_EQ(n, c.size() - 110);
+    EXPECT_TRUE(Bytes(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n)) ==
+                Bytes(c.begin() + 110, c.end()));
+
+    // A frame that fails authentication yields nothing; the next read fails.
+    Bytes bad = frame(p.to_channel, a);
+    bad[100] ^= 1;
+    EXPECT_TRUE((co_await p.raw->write_all(bad)).ok());
+    EXPECT_TRUE((co_await ch.wait_ready()).ok());
+    EXPECT_EQ(ch.read_ready(out), 0u);
+    EXPECT_TRUE((co_await ch.wait_ready()).ok());  // a failure is ready at once
+    EXPECT_EQ((co_await ch.read_some(out)).code(), errc::crypto_error);
+  };
+  auto done = spawn(io, exchange());
+  weft::test::run(io);
+  EXPECT_TRUE(*done);
+}
+
+// A frame header that no valid frame has is ready at once, and the read
+// that follows reports it.
+TEST(NoiseChannel, WaitReadyReturnsForAnInvalidHeader) {
+  asio::io_context io;
+  auto p = crafted_pair(io);
+  auto exchange = [&]() -> Task<void> {
+    const std::uint8_t header[2] = {0, 5};  // shorter than the tag
+    EXPECT_TRUE((co_await p.raw->write_all(BytesView(header, 2))).ok());
+    EXPECT_TRUE((co_await p.channel->wait_ready()).ok());
+    Bytes out(100);
+    EXPECT_EQ(p.channel->read_ready(out), 0u);
+    EXPECT_EQ((co_await p.channel->read_some(out)).code(), errc::protocol_error);
+  };
+  auto done = spawn(io, exchange());
+  weft::test::run(io);
+  EXPECT_TRUE(*done);
+}

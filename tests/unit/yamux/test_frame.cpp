@@ -151,6 +151,94 @@ TEST(YamuxReceiveQueue, AViewOfAWholeChunkIsTheChunkAndOutlivesTheQueue) {
   EXPECT_TRUE(empty_holder.empty());
 }
 
+TEST(YamuxReceiveQueue, BytesWrittenInPlaceKeepTheirOrderWithCopiedOnes) {
+  ReceiveQueue q;
+  Bytes expect;
+  auto fill = [&expect](MutableBytesView room, std::size_t n, std::uint8_t seed) {
+    for (std::size_t i = 0; i < n; ++i) room[i] = static_cast<std::uint8_t>(seed + i * 5);
+    expect.insert(expect.end(), room.begin(), room.begin() + static_cast<std::ptrdiff_t>(n));
+  };
+  const Bytes head(1000, 7);
+  q.write(head, 300000);  // the start of a large frame: a chunk of kMaxChunk
+  append(expect, head);
+  MutableBytesView room = q.prepare(200000);
+  ASSERT_EQ(room.size(), 200000u);  // what was asked, within the chunk's room
+  fill(room, 150000, 1);
+  q.commit(150000);  // less than the room: the rest stays free
+  EXPECT_EQ(q.size(), 151000u);
+  // A copy lands right after, over the room prepared but not committed.
+  const Bytes copied(5000, 9);
+  q.write(copied, 0);
+  append(expect, copied);
+  EXPECT_EQ(q.chunks(), 1u);
+  // The room left in the chunk, then, once it is full, a new chunk.
+  room = q.prepare(1 << 20);
+  EXPECT_EQ(room.size(), ReceiveQueue::kMaxChunk - 156000);
+  fill(room, room.size(), 2);
+  q.commit(room.size());
+  room = q.prepare(10000);
+  EXPECT_EQ(q.chunks(), 2u);
+  // Nothing written: the new chunk goes back at once.
+  q.commit(0);
+  EXPECT_EQ(q.chunks(), 1u);
+  room = q.prepare(10000);
+  fill(room, 3000, 3);
+  q.commit(3000);
+  EXPECT_EQ(q.size(), expect.size());
+
+  Bytes out(expect.size() + 10);
+  EXPECT_EQ(q.read(out), expect.size());
+  out.resize(expect.size());
+  EXPECT_EQ(out, expect);
+  EXPECT_EQ(q.chunks(), 0u);
+  // An unused prepare on an empty queue leaves no storage either.
+  q.prepare(5000);
+  q.commit(0);
+  EXPECT_EQ(q.chunks(), 0u);
+}
+
+TEST(YamuxReceiveQueue, RoomTooSmallForAWholePieceStartsANewChunk) {
+  ReceiveQueue q;
+  const Bytes first(ReceiveQueue::kMaxChunk - 1000, 1);
+  q.write(first, 500000);
+  // 1000 bytes of room: enough when the piece is that small...
+  EXPECT_EQ(q.prepare(500000, 1000).size(), 1000u);
+  q.commit(0);
+  EXPECT_EQ(q.chunks(), 1u);
+  // ...not for a larger one: a new chunk, the old one's end stays unused.
+  MutableBytesView room = q.prepare(500000, 65519);
+  EXPECT_EQ(room.size(), ReceiveQueue::kMaxChunk);
+  EXPECT_EQ(q.chunks(), 2u);
+  std::memset(room.data(), 2, 65519);
+  q.commit(65519);
+  // Copies fill the newest chunk only.
+  q.write(Bytes(10, 3), 0);
+  Bytes out(first.size() + 65519 + 10);
+  ASSERT_EQ(q.read(out), out.size());
+  EXPECT_EQ(Bytes(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(first.size())), first);
+  EXPECT_EQ(out[first.size()], 2);
+  EXPECT_EQ(out[first.size() + 65518], 2);
+  EXPECT_EQ(out[first.size() + 65519], 3);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(YamuxReceiveQueue, ARecycledChunkFilledInPlaceShowsOnlyTheNewBytes) {
+  ReceiveQueue q;
+  q.write(Bytes(100000, 0xAA), 0);
+  Bytes taken = q.take(1 << 20);
+  ASSERT_EQ(taken.capacity(), ReceiveQueue::kMaxChunk);
+  const std::uint8_t* storage = taken.data();
+  ReceiveQueue::recycle(std::move(taken));
+  // The same storage again, its old bytes still there but not queued.
+  MutableBytesView room = q.prepare(300000);
+  EXPECT_EQ(room.data(), storage);
+  std::memset(room.data(), 0x55, 70000);
+  q.commit(70000);
+  Bytes again = q.take(1 << 20);
+  EXPECT_EQ(again.data(), storage);
+  EXPECT_EQ(again, Bytes(70000, 0x55));
+}
+
 TEST(YamuxReceiveQueue, TinyFramesShareChunks) {
   ReceiveQueue q;
   const std::uint8_t one[1] = {42};
