@@ -40,6 +40,9 @@ class StrandCancelRelay {
   asio::cancellation_slot slot() { return signal_.slot(); }
 
   struct Forward {
+    // Spelled out: slot.emplace<Forward>(relay) constructs it with
+    // parentheses, which clang 14 does not yet allow for aggregates.
+    explicit Forward(std::shared_ptr<StrandCancelRelay> r) : relay(std::move(r)) {}
     std::shared_ptr<StrandCancelRelay> relay;
     void operator()(asio::cancellation_type_t type) const {
       asio::post(relay->strand_, [relay = relay, type] { relay->signal_.emit(type); });
