@@ -156,9 +156,10 @@ async function createPeer (listenAddrs) {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: { identify: identify(), ping: ping() },
-    // The default refuses more than a few inbound connections per second from one address; the
-    // suite measures the protocols, not that policy.
-    connectionManager: { inboundConnectionThreshold: 1000 }
+    // The defaults refuse more than 5 inbound connections per second from one address and more
+    // than 10 upgrading at once (a connection over either is reset at accept): the suite
+    // measures the protocols, not that policy, and a sanitized weft dialer upgrades slowly.
+    connectionManager: { inboundConnectionThreshold: 1000, maxIncomingPendingConnections: 1000 }
   })
   await node.handle(ECHO_PROTOCOL, handleEcho)
   await node.handle(PERF_PROTOCOL, handlePerf)
