@@ -118,7 +118,10 @@ async function createPeer (listenAddrs) {
     addresses: { listen: listenAddrs },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // js aborts a whole connection when the remote opens more than 10 streams before js has
+    // attached its stream handler, which a dialer that opens streams as soon as its side of the
+    // upgrade is done (the churn metric opens 16) races; the default is an admission policy too.
+    streamMuxers: [yamux({ maxEarlyStreams: MANY })],
     services: { identify: identify(), ping: ping() },
     connectionManager: {
       maxConnections: MANY,
