@@ -8,6 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# ccache hits across checkouts in other directories (CI tests a fresh clone): paths are hashed
+# relative to the checkout, and so is the working directory of builds with debug info.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 
 tools/install-deps.sh
 tests/interop/setup.sh
