@@ -33,6 +33,10 @@ std::size_t ByteChannel::read_ready(MutableBytesView buf) {
   return read_ready_impl(buf);
 }
 
+std::size_t ByteChannel::ready_piece() const noexcept {
+  return pushback_pos_ < pushback_.size() ? 1 : ready_piece_impl();
+}
+
 Task<Status> ByteChannel::wait_ready() {
   if (pushback_pos_ < pushback_.size()) co_return Status{};
   co_return co_await wait_ready_impl();

@@ -50,6 +50,12 @@ class ByteChannel {
   // or not at all (Noise: a frame's plaintext), so a buffer this large
   // takes the next piece. 0: read_ready takes nothing but pushed-back bytes.
   virtual std::size_t read_ready_piece() const noexcept { return 0; }
+  // The room read_ready needs now to take anything: 0 when nothing has
+  // arrived that it could take; the size of the next whole piece (Noise: the
+  // next frame's plaintext); 1 for bytes it can take in part. A reader with
+  // less room leaves the input to read_view, and prepares no room for
+  // nothing.
+  std::size_t ready_piece() const noexcept;
 
   // Waits until input has arrived that a read can take without waiting,
   // without taking it; then read_ready gets it where it fits, and the next
@@ -105,6 +111,7 @@ class ByteChannel {
   virtual Task<Result<Bytes>> read_bytes_impl(std::size_t max);
   // Defaults: nothing is ready; no wait.
   virtual std::size_t read_ready_impl(MutableBytesView /*buf*/) { return 0; }
+  virtual std::size_t ready_piece_impl() const noexcept { return 0; }
   virtual Task<Status> wait_ready_impl();
 
  private:

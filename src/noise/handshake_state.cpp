@@ -37,6 +37,12 @@ Status CipherState::encrypt_parts_with_ad(BytesView ad, BytesView head, BytesVie
 
 Status CipherState::decrypt_with_ad(BytesView ad, BytesView in, MutableBytesView out) {
   if (!aead_) {
+    // Checked, not assumed: a caller that sized out for a keyed message has
+    // 16 bytes less room than this copy would write.
+    if (out.size() != in.size())
+      return Error{errc::crypto_error, "plaintext buffer of " + std::to_string(out.size()) +
+                                           " bytes for an unencrypted message of " +
+                                           std::to_string(in.size())};
     if (!in.empty() && out.data() != in.data()) std::memmove(out.data(), in.data(), in.size());
     return {};
   }

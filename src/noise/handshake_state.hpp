@@ -50,8 +50,9 @@ class CipherState {
   // out.size() == head.size() + tail.size() (+ kTagLen with a key) and out
   // overlaps neither.
   Status encrypt_parts_with_ad(BytesView ad, BytesView head, BytesView tail, MutableBytesView out);
-  // With a key: out.size() == in.size() - kTagLen (may alias in). Fails with
-  // crypto_error on authentication failure (the nonce is not consumed).
+  // With a key: out.size() == in.size() - kTagLen (may alias in); without a
+  // key: out.size() == in.size(). Fails with crypto_error on authentication
+  // failure (the nonce is not consumed) or an out of another size.
   Status decrypt_with_ad(BytesView ad, BytesView in, MutableBytesView out);
 
  private:

@@ -174,6 +174,19 @@ std::size_t NoiseChannel::read_ready_impl(MutableBytesView out) {
   return done;
 }
 
+std::size_t NoiseChannel::ready_piece_impl() const noexcept {
+  if (reading_ || read_error_ || aborted_) return 0;
+  if (plain_pos_ < plain_end_) return 1;
+  const std::size_t pending = raw_end_ - raw_pos_;
+  if (pending < kFrameHeaderSize) return 0;
+  const std::uint8_t* header = buf() + raw_pos_;
+  const std::size_t len = static_cast<std::size_t>(header[0]) << 8 | header[1];
+  if (pending < kFrameHeaderSize + len) return 0;
+  // An invalid (too short) or empty frame needs no room: read_ready takes
+  // or reports it with whatever room it is given.
+  return len <= kTagLen ? 1 : len - kTagLen;
+}
+
 Task<Status> NoiseChannel::wait_ready_impl() {
   if (reading_) co_return Error{errc::busy, "noise: another read is already in progress"};
   for (;;) {

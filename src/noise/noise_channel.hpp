@@ -80,6 +80,7 @@ class NoiseChannel final : public ByteChannel {
   Task<Result<BytesView>> read_view_impl(std::size_t max) override;
   // Decrypts whole received frames straight into the caller's buffer.
   std::size_t read_ready_impl(MutableBytesView buf) override;
+  std::size_t ready_piece_impl() const noexcept override;
   Task<Status> wait_ready_impl() override;
 
  private:
@@ -102,6 +103,7 @@ class NoiseChannel final : public ByteChannel {
   // one if needed) and reads into it from then on.
   void use_large_buffer();
   std::uint8_t* buf() noexcept { return large_ ? large_.data() : small_.data(); }
+  const std::uint8_t* buf() const noexcept { return large_ ? large_.data() : small_.data(); }
   std::size_t buf_size() const noexcept { return large_ ? large_.size() : small_.size(); }
   // The error a read reports now that nothing is left to hand out.
   Error read_failure() const;

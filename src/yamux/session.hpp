@@ -56,6 +56,9 @@ struct YamuxStats {
   // Of those, bytes the connection put straight into the stream's buffer
   // (decrypted there by Noise) rather than copied there.
   std::uint64_t bytes_received_in_place = 0;
+  // Room prepared in a stream's buffer for payload that then did not go
+  // there (none fitted): an allocation and a fill for nothing.
+  std::uint64_t in_place_rooms_unused = 0;
   std::uint64_t streams_opened = 0;
   std::uint64_t streams_accepted = 0;
   std::uint64_t streams_refused = 0;  // inbound SYNs answered with RST (limits, GoAway)

@@ -80,10 +80,18 @@ void YamuxSession::on_read_failure(Error e) {
 
 bool YamuxSession::payload_in_place() {
   if (!payload_wanted_in_place()) return false;
+  // Room is prepared only for a frame that has arrived and fits: one that
+  // also carries the next header is bigger than the payload left and goes
+  // through read_view, and a chunk prepared for it would be dropped unused.
+  const std::size_t piece = conn_->ready_piece();
+  if (piece == 0 || piece > payload_left_) return false;
   YamuxStream& s = *payload_stream_;
   const std::size_t n = conn_->read_ready(s.receive_room(payload_left_, conn_->read_ready_piece()));
   s.on_data_written(n);
-  if (n == 0) return false;
+  if (n == 0) {
+    ++stats_.in_place_rooms_unused;
+    return false;
+  }
   stats_.bytes_received += n;
   stats_.bytes_received_in_place += n;
   payload_left_ -= static_cast<std::uint32_t>(n);
