@@ -29,17 +29,25 @@ void NoiseChannel::abort() {
 
 // ---- reading ----
 
-std::size_t NoiseChannel::complete_frame() {
-  const std::size_t pending = raw_end_ - raw_pos_;
-  if (pending < kFrameHeaderSize) return 0;
+std::optional<std::size_t> NoiseChannel::head_frame_length() const noexcept {
+  if (raw_end_ - raw_pos_ < kFrameHeaderSize) return std::nullopt;
   const std::uint8_t* header = buf() + raw_pos_;
-  const std::size_t len = static_cast<std::size_t>(header[0]) << 8 | header[1];
-  if (len < kTagLen) {
-    read_error_ = Error{errc::protocol_error, "noise: frame of " + std::to_string(len) +
+  return static_cast<std::size_t>(header[0]) << 8 | header[1];
+}
+
+bool NoiseChannel::head_frame_arrived(std::size_t len) const noexcept {
+  return raw_end_ - raw_pos_ >= kFrameHeaderSize + len;
+}
+
+std::size_t NoiseChannel::complete_frame() {
+  const auto len = head_frame_length();
+  if (!len) return 0;
+  if (*len < kTagLen) {
+    read_error_ = Error{errc::protocol_error, "noise: frame of " + std::to_string(*len) +
                                                   " bytes is shorter than its 16-byte tag"};
     return 0;
   }
-  return pending >= kFrameHeaderSize + len ? len : 0;
+  return head_frame_arrived(*len) ? *len : 0;
 }
 
 bool NoiseChannel::open_frame(std::size_t len, MutableBytesView out) {
@@ -177,14 +185,11 @@ std::size_t NoiseChannel::read_ready_impl(MutableBytesView out) {
 std::size_t NoiseChannel::ready_piece_impl() const noexcept {
   if (reading_ || read_error_ || aborted_) return 0;
   if (plain_pos_ < plain_end_) return 1;
-  const std::size_t pending = raw_end_ - raw_pos_;
-  if (pending < kFrameHeaderSize) return 0;
-  const std::uint8_t* header = buf() + raw_pos_;
-  const std::size_t len = static_cast<std::size_t>(header[0]) << 8 | header[1];
-  if (pending < kFrameHeaderSize + len) return 0;
+  const auto len = head_frame_length();
+  if (!len || !head_frame_arrived(*len)) return 0;
   // An invalid (too short) or empty frame needs no room: read_ready takes
   // or reports it with whatever room it is given.
-  return len <= kTagLen ? 1 : len - kTagLen;
+  return *len <= kTagLen ? 1 : *len - kTagLen;
 }
 
 Task<Status> NoiseChannel::wait_ready_impl() {

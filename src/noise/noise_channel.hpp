@@ -84,6 +84,10 @@ class NoiseChannel final : public ByteChannel {
   Task<Status> wait_ready_impl() override;
 
  private:
+  // The ciphertext length the frame at the head of the read buffer announces,
+  // once its 2-byte header is there; whether all of that frame is there.
+  std::optional<std::size_t> head_frame_length() const noexcept;
+  bool head_frame_arrived(std::size_t len) const noexcept;
   // The ciphertext length of the next frame once all of it is in the read
   // buffer, else 0 (read_error_ is set if its header is invalid).
   std::size_t complete_frame();
