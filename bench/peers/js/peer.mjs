@@ -129,8 +129,10 @@ async function createPeer (listenAddrs) {
       maxIncomingPendingConnections: MANY,
       maxDialQueueLength: MANY,
       // A busy single-threaded listener can take seconds per upgrade while thousands of
-      // connections open; the defaults (10 s) would measure that as a failure.
+      // connections open; the defaults (10 s for a dial, 6 s for each address it tries)
+      // would measure that as a failure.
       dialTimeout: 60_000,
+      addressDialTimeout: 60_000,
       inboundUpgradeTimeout: 60_000
     }
   })
