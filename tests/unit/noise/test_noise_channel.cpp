@@ -523,6 +523,7 @@ TEST(NoiseChannel, ReadReadyDecryptsWholeFramesIntoTheCallersBuffer) {
   const Bytes a = pseudo_random(1000, 1), b = pseudo_random(2000, 2), c = pseudo_random(65519, 3);
   auto exchange = [&]() -> Task<void> {
     Bytes out(70000);
+    EXPECT_EQ(ch.ready_piece(), 0u);
     EXPECT_EQ(ch.read_ready(out), 0u);  // nothing has arrived
 
     // Half a frame: wait_ready goes on waiting for the rest.
@@ -532,6 +533,7 @@ TEST(NoiseChannel, ReadReadyDecryptsWholeFramesIntoTheCallersBuffer) {
     asio::steady_timer pause(io, 50ms);
     co_await pause.async_wait(asio::use_awaitable);
     EXPECT_FALSE(*waiting);
+    EXPECT_EQ(ch.ready_piece(), 0u);
     EXPECT_EQ(ch.read_ready(out), 0u);  // busy: wait_ready is reading
     Bytes wire(first.begin() + 500, first.end());
     append(wire, frame(p.to_channel, b));
@@ -543,7 +545,9 @@ TEST(NoiseChannel, ReadReadyDecryptsWholeFramesIntoTheCallersBuffer) {
       co_await pause.async_wait(asio::use_awaitable);
     }
     // The whole first frame is there; whether the others are depends on the
-    // reads, so take frames until all three are out.
+    // reads, so take frames until all three are out. read_ready needs room
+    // for the first frame's plaintext.
+    EXPECT_EQ(ch.ready_piece(), a.size());
     Bytes got;
     std::size_t n = ch.read_ready(MutableBytesView(out).first(2500));  // a fits, not a + b
     EXPECT_EQ(n, 1000u);
@@ -567,12 +571,14 @@ TEST(NoiseChannel, ReadReadyDecryptsWholeFramesIntoTheCallersBuffer) {
     EXPECT_TRUE((co_await p.raw->write_all(frame(p.to_channel, c))).ok());
     auto st = co_await ch.wait_ready();
     EXPECT_TRUE(st.ok());
+    EXPECT_EQ(ch.ready_piece(), c.size());
     EXPECT_EQ(ch.read_ready(MutableBytesView(out).first(65518)), 0u);
     auto view = co_await ch.read_view(10);
     EXPECT_TRUE(view.ok());
     if (!view) co_return;
     EXPECT_TRUE(Bytes(view->begin(), view->end()) == Bytes(c.begin(), c.begin() + 10));
-    // The rest of a frame an earlier read decrypted is copied.
+    // The rest of a frame an earlier read decrypted is copied, in any room.
+    EXPECT_EQ(ch.ready_piece(), 1u);
     n = ch.read_ready(MutableBytesView(out).first(100));
     EXPECT_EQ(n, 100u);
     EXPECT_TRUE(Bytes(out.begin(), out.begin() + 100) == Bytes(c.begin() + 10, c.begin() + 110));
@@ -580,6 +586,22 @@ TEST(NoiseChannel, ReadReadyDecryptsWholeFramesIntoTheCallersBuffer) {
     EXPECT_EQ(n, c.size() - 110);
     EXPECT_TRUE(Bytes(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n)) ==
                 Bytes(c.begin() + 110, c.end()));
+    EXPECT_EQ(ch.ready_piece(), 0u);
+    // A frame whose header has arrived, but not all of the frame, is not
+    // ready; the rest makes it so.
+    Bytes wire2 = frame(p.to_channel, a);  // frames are made in the order they are sent
+    const Bytes next = frame(p.to_channel, b);
+    append(wire2, BytesView(next).first(500));
+    EXPECT_TRUE((co_await p.raw->write_all(wire2)).ok());
+    EXPECT_TRUE((co_await ch.wait_ready()).ok());
+    EXPECT_EQ(ch.ready_piece(), a.size());
+    EXPECT_EQ(ch.read_ready(out), a.size());
+    EXPECT_EQ(ch.ready_piece(), 0u);
+    EXPECT_TRUE((co_await p.raw->write_all(BytesView(next).subspan(500))).ok());
+    EXPECT_TRUE((co_await ch.wait_ready()).ok());
+    EXPECT_EQ(ch.ready_piece(), b.size());
+    EXPECT_EQ(ch.read_ready(out), b.size());
+    EXPECT_TRUE(Bytes(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(b.size())) == b);
 
     // A frame that fails authentication yields nothing; the next read fails.
     Bytes bad = frame(p.to_channel, a);
