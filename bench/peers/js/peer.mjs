@@ -122,7 +122,10 @@ async function createPeer (listenAddrs) {
     // attached its stream handler, which a dialer that opens streams as soon as its side of the
     // upgrade is done (the churn metric opens 16) races; the default is an admission policy too.
     streamMuxers: [yamux({ maxEarlyStreams: MANY })],
-    services: { identify: identify(), ping: ping() },
+    // The ping service's stream limits (1 outbound per connection) override what newStream asks
+    // for, and the setup and handshake-rate loops open the ping stream themselves: a second one
+    // on a connection (js reusing one that is still closing) would fail the run.
+    services: { identify: identify(), ping: ping({ maxInboundStreams: MANY, maxOutboundStreams: MANY }) },
     connectionManager: {
       maxConnections: MANY,
       inboundConnectionThreshold: MANY,
