@@ -133,7 +133,32 @@ def machine_facts() -> dict:
         "kernel": f"{platform.system()} {platform.release()}",
         "memory": memory,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "cpu_busy_percent_at_start": cpu_busy_percent(),
     }
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(idle, total) jiffies of all CPUs together, from /proc/stat."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    values = [int(x) for x in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return values[3] + values[4], sum(values)
+
+
+def cpu_busy_percent(seconds: float = 1.0) -> float | None:
+    """How busy all CPUs were over the next `seconds`: other work running now, which the load
+    average (a decaying mean of the past minutes) cannot tell apart from work that just ended."""
+    before = _cpu_times()
+    time.sleep(seconds)
+    after = _cpu_times()
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    idle, total = after[0] - before[0], after[1] - before[1]
+    return round(100.0 * (1 - idle / total), 1)
 
 
 def _first_line(text: str) -> str:

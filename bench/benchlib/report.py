@@ -200,9 +200,17 @@ def markdown(data: dict, summaries: dict, failures: dict, limits: dict, targets:
             "runs, with the lowest and highest run in parentheses. ↑ higher is better, ↓ lower is better. "
             "Definitions: [bench/README.md](../README.md).", ""]
     load = m["load_average_at_start"]
+    busy = m.get("cpu_busy_percent_at_start")
+    if busy is not None:
+        # Sampled over a second before the builds: work running then, unlike the load average,
+        # which still counts work that has just ended.
+        state = (f"; CPUs {busy:g}% busy over a second at start"
+                 + (" (other work was running: the figures are noisy)." if busy > 10 else "."))
+    else:  # reports of runs that did not sample it
+        state = " (other work was running: the figures are noisy)." if load[0] > 0.5 else "."
     out += [f"Machine: {m['cpu']}, {m['cores']} cores ({m['threads_per_core']} thread(s) per core), "
             f"{m['memory']}, {m['kernel']}. Load average at start: {load[0]} / {load[1]} / {load[2]}"
-            + (" (other work was running: the figures are noisy)." if load[0] > 0.5 else ".")
+            + state
             + " Both processes of a pair share all cores, as a user's would: nothing is pinned, except in "
             "the rows that say pinned.", ""]
     out += ["Versions:", ""] + [f"- {k}: {v}" for k, v in data["versions"].items()] + [""]
