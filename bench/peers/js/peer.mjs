@@ -124,7 +124,7 @@ async function createPeer (listenAddrs) {
     streamMuxers: [yamux({ maxEarlyStreams: MANY })],
     // The ping service's stream limits (1 outbound per connection) override what newStream asks
     // for, and the setup and handshake-rate loops open the ping stream themselves: a second one
-    // on a connection (js reusing one that is still closing) would fail the run.
+    // on a connection (seen once, cause unknown) would fail the run.
     services: { identify: identify(), ping: ping({ maxInboundStreams: MANY, maxOutboundStreams: MANY }) },
     connectionManager: {
       maxConnections: MANY,
