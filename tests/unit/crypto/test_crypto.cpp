@@ -274,7 +274,9 @@ TEST(Crypto, ChaChaPolyManyMessagesAndSizes) {
 
 // Sealing a message given in parts equals sealing it joined, whatever the
 // split points (OpenSSL carries partial keystream blocks between updates;
-// BoringSSL seals a second part as its "extra" input).
+// BoringSSL seals a second part of up to 64 bytes as its "extra" input and
+// joins longer ones in the output first: 76 and 77 bytes cut at 12 straddle
+// that).
 TEST(Crypto, ChaChaPolySealPartsEqualsSealJoined) {
   std::array<std::uint8_t, 32> key{};
   for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::uint8_t>(i * 3 + 1);
@@ -282,7 +284,7 @@ TEST(Crypto, ChaChaPolySealPartsEqualsSealJoined) {
   Bytes msg(3000);
   for (std::size_t i = 0; i < msg.size(); ++i) msg[i] = static_cast<std::uint8_t>(i * 13);
   const Bytes ad = {9, 8, 7};
-  for (std::size_t len : {0u, 1u, 63u, 64u, 65u, 200u, 3000u}) {
+  for (std::size_t len : {0u, 1u, 63u, 64u, 65u, 76u, 77u, 200u, 3000u}) {
     const BytesView m = BytesView(msg).first(len);
     Bytes joined(len + ChaChaPoly::kTagSize);
     aead.seal(42, ad, m, joined);
