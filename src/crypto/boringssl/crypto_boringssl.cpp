@@ -126,12 +126,12 @@ bool ed25519_verify(BytesView public_key32, BytesView message, BytesView signatu
 
 // ---- ChaCha20-Poly1305 ----
 
-// The AEAD context is keyed once and used for every message; EVP_AEAD_CTX
-// seal/open take the nonce per call and allocate nothing.
 // The longest second part seal_parts hands to BoringSSL's extra_in: a Yamux
 // header or a small message completing a frame of gathered pieces.
 constexpr std::size_t kMaxExtraIn = 64;
 
+// The AEAD context is keyed once and used for every message; EVP_AEAD_CTX
+// seal/open take the nonce per call and allocate nothing.
 struct ChaChaPoly::Impl {
   EVP_AEAD_CTX ctx;
   Impl() { EVP_AEAD_CTX_zero(&ctx); }
