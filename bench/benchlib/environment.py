@@ -270,8 +270,9 @@ def aead_rates(program: Path, seconds: float) -> dict:
     """{"backend", "seal_GBps", "seal_parts_GBps", "open_GBps"}: one core's ChaCha20-Poly1305 rate
     on 64 KiB frames; seal_parts seals a Yamux header and the payload from two buffers, as weft's
     Noise sender does with bulk data."""
+    # Three measurements of `seconds` each: seal, seal_parts, open.
     proc = subprocess.run([str(program), "--seconds", str(seconds)], capture_output=True, text=True,
-                          timeout=seconds * 2 + 30)
+                          timeout=seconds * 3 + 30)
     if proc.returncode != 0:
         raise RuntimeError(f"{program.name} exited with {proc.returncode}: {proc.stderr.strip()[-200:]}")
     out = json.loads(proc.stdout)
