@@ -2,7 +2,7 @@
 """weft's benchmark suite: weft, go-libp2p, rust-libp2p and js-libp2p on this machine, same run.
 
   python3 bench/run.py [--quick] [--runs N] [--only weft,go,rust,js,weft-cli,weft-boringssl,weft-threaded,weft-spin,
-                                                   weft-1cpu,weft-2cpus]
+                                                   weft-1cpu,weft-2cpus,weft-haltpoll]
 
 Builds every peer (bench/peers/<impl>/build.sh), runs each implementation against itself and
 weft against each of the others in both directions, measures the machine's limits (iperf3, the
@@ -12,6 +12,7 @@ AEAD rate of both crypto backends) in the same run, and writes bench/results/<da
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -29,7 +30,7 @@ from benchlib.report import METRICS, evaluate_targets, markdown, summarize  # no
 CONTRACT_PEERS = ["weft", "go", "rust", "js"]
 EXTRA_ROWS = ["weft-cli", "weft-boringssl", "weft-threaded", "weft-spin", "weft-1cpu", "weft-2cpus"]
 # Measured only when asked for with --only.
-OPTIONAL_ROWS: list[str] = []
+OPTIONAL_ROWS: list[str] = ["weft-haltpoll"]
 # weft-threaded: weft's peer with the client's node on one I/O thread (the library's
 # default) instead of driven by its poll loop.
 # weft-spin: weft's peer with WEFT_LIMIT_IO_SPIN_US = 50 on both sides: a thread that runs
@@ -37,6 +38,11 @@ OPTIONAL_ROWS: list[str] = []
 # weft-1cpu, weft-2cpus: weft's peer, ping only, with the listener and the client pinned to one
 # CPU, or each to its own: where the two processes run decides a round trip on this machine (the
 # raw TCP ping-pong is measured placed the same ways).
+# weft-haltpoll: weft's peer, ping only, at its defaults and unpinned, while the guest kernel's
+# halt polling is on (HALT_POLL_ROW_NS; the raw TCP ping-pong is measured the same way). It
+# changes a setting of the whole machine for its own rows, so it is measured only when asked for,
+# needs root, and puts the setting back after each of its rows.
+HALT_POLL_ROW_NS = 200_000  # the haltpoll driver's own default
 RESULTS = environment.ROOT / "bench" / "results"
 
 
@@ -102,6 +108,12 @@ def build_everything(selected: list[str]) -> tuple[dict[str, environment.Build],
         builds[name] = environment.Build(name, True)
         peers[name] = Peer(name, ["taskset", "-c", str(client_cpu), program], ping_only=True,
                            listener_command=["taskset", "-c", str(listener_cpu), program])
+    if "weft-haltpoll" in selected and builds.get("weft", environment.Build("weft", False)).ok:
+        problem = environment.halt_poll_problem()
+        builds["weft-haltpoll"] = environment.Build("weft-haltpoll", problem is None, problem or "")
+        if problem is None:
+            peers["weft-haltpoll"] = Peer("weft-haltpoll", [str(environment.PEERS / "weft" / "peer")],
+                                          ping_only=True)
     if "weft-boringssl" in selected:
         say("build: weft with BoringSSL ...")
         builds["weft-boringssl"] = environment.build_weft_boringssl()
@@ -122,17 +134,29 @@ def make_pairs(peers: dict[str, Peer]) -> list[Pair]:
     return pairs
 
 
-def measure_limits(settings, aead_programs: dict[str, Path], iperf_ok: bool, into: dict) -> None:
+def halt_polling(pair_key: str):
+    """The guest kernel's halt polling on for the weft-haltpoll rows; nothing for the others."""
+    if pair_key == "weft-haltpoll":
+        return environment.guest_halt_poll(HALT_POLL_ROW_NS)
+    return contextlib.nullcontext()
+
+
+def measure_limits(settings, aead_programs: dict[str, Path], iperf_ok: bool, halt_poll: bool,
+                   into: dict) -> None:
     pingpong = environment.weft_build_dir() / "bench" / "weft-tcp-pingpong"
     if pingpong.exists():
-        # Unpinned (as every pair runs), then placed as the pinned weft rows are.
+        # Unpinned (as every pair runs), then placed as the pinned weft rows are, then unpinned
+        # with the guest kernel's halt polling on, as the weft-haltpoll row runs.
         cpus = environment.placement_cpus()
-        placements = {"": None}
+        placements: dict = {"": None}
         if cpus is not None:
             placements |= {"_one_cpu": (cpus[0], cpus[0]), "_two_cpus": cpus}
+        if halt_poll:
+            placements["_halt_poll"] = None
         for suffix, placement in placements.items():
             try:
-                rtt = environment.tcp_pingpong_us(pingpong, settings.ping_count, placement)
+                with halt_polling("weft-haltpoll" if suffix == "_halt_poll" else ""):
+                    rtt = environment.tcp_pingpong_us(pingpong, settings.ping_count, placement)
                 into.setdefault(f"tcp_pingpong{suffix}_median_us", []).append(rtt["median_us"])
                 into.setdefault(f"tcp_pingpong{suffix}_p99_us", []).append(rtt["p99_us"])
             except (RuntimeError, OSError, ValueError, KeyError) as error:
@@ -195,14 +219,15 @@ def main() -> int:
     limit_runs: dict = {"problems": [f"iperf3 unavailable: {iperf_problem}"] if iperf_problem else []}
     records: dict[str, list[RunRecord]] = {p.key: [] for p in pairs}
     for run in range(settings.runs):
-        measure_limits(settings, aead_programs, iperf_problem is None, limit_runs)
+        measure_limits(settings, aead_programs, iperf_problem is None, "weft-haltpoll" in peers, limit_runs)
         for pair in pairs:
             pair_run = PairRun(pair, settings, logs, run)
             try:
-                if pair.client.is_cli:
-                    record = pair_run.run_cli_metrics()
-                else:
-                    record = pair_run.run_contract_metrics(only_perf=pair.key == "weft-boringssl")
+                with halt_polling(pair.key):
+                    if pair.client.is_cli:
+                        record = pair_run.run_cli_metrics()
+                    else:
+                        record = pair_run.run_contract_metrics(only_perf=pair.key == "weft-boringssl")
             finally:
                 pair_run.close()
             records[pair.key].append(record)
@@ -227,14 +252,16 @@ def main() -> int:
     for key in ("iperf3_Gbps", "iperf3_sender_cpu_s_per_GiB", "iperf3_receiver_cpu_s_per_GiB",
                 "tcp_pingpong_median_us", "tcp_pingpong_p99_us",
                 "tcp_pingpong_one_cpu_median_us", "tcp_pingpong_one_cpu_p99_us",
-                "tcp_pingpong_two_cpus_median_us", "tcp_pingpong_two_cpus_p99_us"):
+                "tcp_pingpong_two_cpus_median_us", "tcp_pingpong_two_cpus_p99_us",
+                "tcp_pingpong_halt_poll_median_us", "tcp_pingpong_halt_poll_p99_us"):
         if limit_runs.get(key):
             limits[key] = summarize(limit_runs[key], 0)
     for backend, rates in limit_runs.get("aead", {}).items():
         limits.setdefault("aead", {})[backend] = {"name": rates["name"]} | {
             key: summarize(rates[key], 0) for key in ("seal_GBps", "seal_parts_GBps", "open_GBps")}
     default_backend = environment.default_crypto_backend()
-    targets = evaluate_targets(summaries, limits, default_backend, machine.get("cores"))
+    halt_poll_ns = HALT_POLL_ROW_NS if "weft-haltpoll" in peers else None
+    targets = evaluate_targets(summaries, limits, default_backend, machine.get("cores"), halt_poll_ns)
 
     md_path = results_path(args.results, args.quick)
     weft_tool = environment.weft_build_dir() / "tools" / "weft"
@@ -251,6 +278,8 @@ def main() -> int:
                               for k, runs in records.items()},
         "measure_seconds": round(measure_seconds, 1),
     }
+    if halt_poll_ns is not None:
+        data |= {"halt_poll_row_ns": halt_poll_ns, "halt_poll_path": str(environment.HALT_POLL_NS)}
     args.results.mkdir(parents=True, exist_ok=True)
     report = markdown(data, summaries, failure_counts, limits, targets)
     report += f"\nMeasuring took {measure_seconds:.0f} s ({time.monotonic() - started:.0f} s with the builds).\n"

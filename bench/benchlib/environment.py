@@ -2,6 +2,7 @@
 the machine's facts and the versions in play, and the physical limits (iperf3, AEAD rate)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -17,6 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PEERS = ROOT / "bench" / "peers"
 BUILD_TIMEOUT_S = 3600
+# The guest kernel's halt polling (the haltpoll cpuidle driver of a KVM guest): how long an idle
+# CPU polls for work before it halts, which on a virtual machine is an exit to the hypervisor.
+HALT_POLL_NS = Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
+CPUIDLE_DRIVER = Path("/sys/devices/system/cpu/cpuidle/current_driver")
 
 
 @dataclass
@@ -134,7 +139,45 @@ def machine_facts() -> dict:
         "memory": memory,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "cpu_busy_percent_at_start": cpu_busy_percent(),
+        "cpuidle_driver": _read_text(CPUIDLE_DRIVER),
+        "guest_halt_poll_ns": _read_int(HALT_POLL_NS),
     }
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _read_int(path: Path) -> int | None:
+    text = _read_text(path)
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def halt_poll_problem() -> str | None:
+    """Why the guest kernel's halt polling cannot be set here, or None when it can."""
+    if _read_int(HALT_POLL_NS) is None:
+        return f"the guest kernel's halt polling needs the haltpoll cpuidle driver ({HALT_POLL_NS} is absent)"
+    if not os.access(HALT_POLL_NS, os.W_OK):
+        return f"setting the guest kernel's halt polling needs root ({HALT_POLL_NS} is not writable)"
+    return None
+
+
+@contextlib.contextmanager
+def guest_halt_poll(ns: int):
+    """Sets the guest kernel's halt polling to `ns` for the block and puts the previous value back
+    after it, however it ends (an interrupt included; only a killed run leaves it set)."""
+    previous = HALT_POLL_NS.read_text().strip()
+    HALT_POLL_NS.write_text(str(ns))
+    try:
+        yield
+    finally:
+        HALT_POLL_NS.write_text(previous)
 
 
 def _cpu_times() -> tuple[int, int] | None:

@@ -18,12 +18,13 @@ METRICS: dict[str, tuple[str, str, bool]] = {
     "mem_dialer_KiB": ("memory per idle connection, dialer (KiB)", ".1f", False),
 }
 
-SELF_ORDER = ["weft", "go", "rust", "js", "weft-threaded", "weft-spin", "weft-1cpu", "weft-2cpus", "weft-cli",
-              "weft-boringssl"]
+SELF_ORDER = ["weft", "go", "rust", "js", "weft-threaded", "weft-spin", "weft-1cpu", "weft-2cpus", "weft-haltpoll",
+              "weft-cli", "weft-boringssl"]
 OTHERS = ["go", "rust", "js"]
 LABELS = {"weft-cli": "weft (cli)", "weft-boringssl": "weft (BoringSSL)",
           "weft-threaded": "weft (I/O thread)", "weft-spin": "weft (io_spin 50 µs)",
-          "weft-1cpu": "weft (pinned, 1 CPU)", "weft-2cpus": "weft (pinned, 2 CPUs)"}
+          "weft-1cpu": "weft (pinned, 1 CPU)", "weft-2cpus": "weft (pinned, 2 CPUs)",
+          "weft-haltpoll": "weft (guest halt polling)"}
 
 
 def label(key: str) -> str:
@@ -67,7 +68,8 @@ def _median(summaries: dict, pair: str, key: str) -> float | None:
     return s.median if s else None
 
 
-def evaluate_targets(summaries: dict, limits: dict, default_backend: str, cores: int | None = None) -> list[dict]:
+def evaluate_targets(summaries: dict, limits: dict, default_backend: str, cores: int | None = None,
+                     halt_poll_ns: int | None = None) -> list[dict]:
     """Each weft target with the measured value and whether it is met, from the data alone."""
     rows = []
 
@@ -138,6 +140,16 @@ def evaluate_targets(summaries: dict, limits: dict, default_backend: str, cores:
         add(f"ping round trip median, {where} (report only)", pinned,
             f"{pinned:.1f} µs" + (f" (raw TCP ping-pong placed the same: {raw.median:.1f} µs)" if raw else "")
             if pinned else "", None)
+    # The wake-ups of an idle CPU are what the two placements differ in: with the guest
+    # kernel's halt polling on, an idle CPU polls a while before it exits to the hypervisor.
+    if "weft-haltpoll" in summaries:
+        halt = _median(summaries, "weft-haltpoll", "ping_median_us")
+        raw = limits.get("tcp_pingpong_halt_poll_median_us")
+        setting = f"guest_halt_poll_ns = {halt_poll_ns:,}" if halt_poll_ns is not None else "halt polling on"
+        add(f"ping round trip median at the defaults, unpinned, with the guest kernel's halt polling on "
+            f"({setting}, for this row only) (report only)", halt,
+            f"{halt:.1f} µs" + (f" (raw TCP ping-pong the same way: {raw.median:.1f} µs)" if raw else "")
+            if halt else "", None)
     # With an I/O thread, the C API hands each operation to it and the
     # completion back to the application's thread: two more wake-ups.
     threaded_ping = _median(summaries, "weft-threaded", "ping_median_us")
@@ -189,6 +201,18 @@ def _table(columns: list[str], summaries: dict, failures: dict) -> list[str]:
     return lines
 
 
+def _idle_text(m: dict) -> str:
+    """How this machine's idle CPUs wait, when it says (records before this did not)."""
+    driver, poll_ns = m.get("cpuidle_driver"), m.get("guest_halt_poll_ns")
+    if driver is None:
+        return ""
+    text = f" Idle CPUs: cpuidle driver {driver}"
+    if poll_ns is not None:
+        text += (f", guest halt polling {poll_ns:,} ns" + (": an idle CPU halts at once, and waking it is an exit "
+                                                           "to the hypervisor" if poll_ns == 0 else ""))
+    return text + "."
+
+
 def markdown(data: dict, summaries: dict, failures: dict, limits: dict, targets: list[dict]) -> str:
     s = data["settings"]
     m = data["machine"]
@@ -212,7 +236,7 @@ def markdown(data: dict, summaries: dict, failures: dict, limits: dict, targets:
             f"{m['memory']}, {m['kernel']}. Load average at start: {load[0]} / {load[1]} / {load[2]}"
             + state
             + " Both processes of a pair share all cores, as a user's would: nothing is pinned, except in "
-            "the rows that say pinned.", ""]
+            "the rows that say pinned." + _idle_text(m), ""]
     out += ["Versions:", ""] + [f"- {k}: {v}" for k, v in data["versions"].items()] + [""]
     out += [f"Sizes: perf {s['perf_bytes'] / (1 << 20):.0f} MiB each way; {s['setup_count']} setups; "
             f"rates over {s['rate_seconds']:g} s; {s['ping_count']} pings; {s['hold_connections']} held "
@@ -236,7 +260,8 @@ def markdown(data: dict, summaries: dict, failures: dict, limits: dict, targets:
                    f"{cell(limits['tcp_pingpong_median_us'], 0, '.1f')} |")
         out.append("| raw TCP ping-pong, 32 bytes, two processes, p99 round trip (µs) | "
                    f"{cell(limits['tcp_pingpong_p99_us'], 0, '.1f')} |")
-    for suffix, where in (("_one_cpu", "both pinned to one CPU"), ("_two_cpus", "pinned to two CPUs")):
+    for suffix, where in (("_one_cpu", "both pinned to one CPU"), ("_two_cpus", "pinned to two CPUs"),
+                          ("_halt_poll", "with the guest kernel's halt polling on")):
         if f"tcp_pingpong{suffix}_median_us" in limits:
             out.append(f"| raw TCP ping-pong, 32 bytes, two processes {where}, median round trip (µs) | "
                        f"{cell(limits[f'tcp_pingpong{suffix}_median_us'], 0, '.1f')} |")
@@ -291,6 +316,12 @@ def markdown(data: dict, summaries: dict, failures: dict, limits: dict, targets:
         "the client pinned (`taskset`) to one CPU, or each to its own; the raw TCP ping-pong is measured "
         "placed the same ways. Unpinned, the scheduler moves the two processes between these placements "
         "during a run.",
+        *([f"- weft (guest halt polling) is the weft peer's ping at its defaults, unpinned, while the guest "
+            f"kernel's halt polling is set to {data['halt_poll_row_ns']:,} ns (`{data['halt_poll_path']}`): an "
+            "idle CPU polls that long for work before it halts, as weft's opt-in spin does in user space. "
+            "The setting is the whole machine's; `bench/run.py --only ...,weft-haltpoll` sets it for this "
+            "row and its raw TCP ping-pong only and puts the previous value back after each."]
+          if "halt_poll_row_ns" in data and "weft-haltpoll" in summaries else []),
         "- weft's churn opens each stream with `weft_open_stream_lazy` (the proposal and the first bytes "
         "go out together), as go-libp2p opens every single-protocol stream.",
         "- CPU per GiB: user + system time of both processes over the upload and the download run, "
