@@ -126,7 +126,11 @@ def build_everything(selected: list[str]) -> tuple[dict[str, environment.Build],
 
 
 def make_pairs(peers: dict[str, Peer]) -> list[Pair]:
-    pairs = [Pair(peers[n], peers[n]) for n in CONTRACT_PEERS + EXTRA_ROWS + OPTIONAL_ROWS if n in peers]
+    # weft on BoringSSL runs just before weft, whose first metric is perf: the verdict on which
+    # backend is faster for bulk data compares two perf runs made seconds apart, not minutes, in
+    # which this machine's speed drifts by a tenth or more.
+    order = ["weft-boringssl"] + [n for n in CONTRACT_PEERS + EXTRA_ROWS + OPTIONAL_ROWS if n != "weft-boringssl"]
+    pairs = [Pair(peers[n], peers[n]) for n in order if n in peers]
     if "weft" in peers:
         for other in ("go", "rust", "js"):
             if other in peers:
