@@ -232,6 +232,9 @@ def main() -> int:
                         record = pair_run.run_cli_metrics()
                     else:
                         record = pair_run.run_contract_metrics(only_perf=pair.key == "weft-boringssl")
+            except environment.HaltPollError as error:
+                record = pair_run.record
+                record.failures["ping_median_us"] = record.failures["ping_p99_us"] = str(error)
             finally:
                 pair_run.close()
             records[pair.key].append(record)

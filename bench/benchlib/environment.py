@@ -168,16 +168,26 @@ def halt_poll_problem() -> str | None:
     return None
 
 
+class HaltPollError(RuntimeError):
+    """The guest kernel's halt polling could not be set, or not be put back."""
+
+
 @contextlib.contextmanager
 def guest_halt_poll(ns: int):
     """Sets the guest kernel's halt polling to `ns` for the block and puts the previous value back
     after it, however it ends (an interrupt included; only a killed run leaves it set)."""
-    previous = HALT_POLL_NS.read_text().strip()
-    HALT_POLL_NS.write_text(str(ns))
+    try:
+        previous = HALT_POLL_NS.read_text().strip()
+        HALT_POLL_NS.write_text(str(ns))
+    except OSError as error:
+        raise HaltPollError(f"setting {HALT_POLL_NS} to {ns} failed: {error}") from error
     try:
         yield
     finally:
-        HALT_POLL_NS.write_text(previous)
+        try:
+            HALT_POLL_NS.write_text(previous)
+        except OSError as error:
+            raise HaltPollError(f"putting {HALT_POLL_NS} back to {previous} failed: {error}") from error
 
 
 def _cpu_times() -> tuple[int, int] | None:
