@@ -138,11 +138,9 @@ def make_pairs(peers: dict[str, Peer]) -> list[Pair]:
     return pairs
 
 
-def halt_polling(pair_key: str):
-    """The guest kernel's halt polling on for the weft-haltpoll rows; nothing for the others."""
-    if pair_key == "weft-haltpoll":
-        return environment.guest_halt_poll(HALT_POLL_ROW_NS)
-    return contextlib.nullcontext()
+def halt_polling(on: bool):
+    """The guest kernel's halt polling on for the block when `on` (the weft-haltpoll rows)."""
+    return environment.guest_halt_poll(HALT_POLL_ROW_NS) if on else contextlib.nullcontext()
 
 
 def measure_limits(settings, aead_programs: dict[str, Path], iperf_ok: bool, halt_poll: bool,
@@ -159,7 +157,7 @@ def measure_limits(settings, aead_programs: dict[str, Path], iperf_ok: bool, hal
             placements["_halt_poll"] = None
         for suffix, placement in placements.items():
             try:
-                with halt_polling("weft-haltpoll" if suffix == "_halt_poll" else ""):
+                with halt_polling(suffix == "_halt_poll"):
                     rtt = environment.tcp_pingpong_us(pingpong, settings.ping_count, placement)
                 into.setdefault(f"tcp_pingpong{suffix}_median_us", []).append(rtt["median_us"])
                 into.setdefault(f"tcp_pingpong{suffix}_p99_us", []).append(rtt["p99_us"])
@@ -227,7 +225,7 @@ def main() -> int:
         for pair in pairs:
             pair_run = PairRun(pair, settings, logs, run)
             try:
-                with halt_polling(pair.key):
+                with halt_polling(pair.key == "weft-haltpoll"):
                     if pair.client.is_cli:
                         record = pair_run.run_cli_metrics()
                     else:
